@@ -1,0 +1,102 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, jsonify, request
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from fse_fad.config import Config
+from fse_fad.db import make_engine, make_session_factory, pending_migrations
+from fse_fad.errors import ApiError
+from fse_fad.web import Runtime
+from lrs.alternate import AlternateRequestSyntax
+
+log = logging.getLogger("fse_fad")
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = config.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    engine = make_engine(config.database_url)
+    app.extensions["fse_fad"] = Runtime(config=config, engine=engine, session_factory=make_session_factory(engine))
+
+    from lrs.api import blueprint as lrs_blueprint
+    from fse_fad.blueprint import blueprint as core_blueprint
+
+    app.register_blueprint(core_blueprint)
+    app.register_blueprint(lrs_blueprint)
+    _register_error_handlers(app)
+    app.wsgi_app = AlternateRequestSyntax(app.wsgi_app, prefix="/xapi/", max_bytes=config.max_request_bytes)
+
+    @app.before_request
+    def _request_id():
+        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+    @app.teardown_request
+    def _close_session(_exc):
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()
+
+    @app.get("/health")
+    def health():
+        return jsonify(status="ok")
+
+    @app.get("/ready")
+    def ready():
+        runtime: Runtime = app.extensions["fse_fad"]
+        try:
+            with runtime.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            pending = pending_migrations(runtime.engine)
+        except Exception as exc:  # readiness reports, it does not crash
+            log.warning("readiness check failed: %s", exc.__class__.__name__)
+            return jsonify(status="unavailable", reason="database unreachable"), 503
+        if pending:
+            return jsonify(status="unavailable", reason="pending migrations", pending=pending), 503
+        return jsonify(status="ready")
+
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        response = jsonify(exc.as_dict())
+        response.status_code = exc.status
+        for name, value in exc.headers.items():
+            response.headers[name] = value
+        return response
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_exc):
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        body = {"status": 413, "message": f"request body larger than {limit} bytes",
+                "errors": [{"field": "body", "rule": f"at most {limit} bytes"}]}
+        return jsonify(body), 413
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        body = {"status": exc.code, "message": exc.description or exc.name}
+        response = jsonify(body)
+        response.status_code = exc.code or 500
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error in request %s", g.get("request_id"))
+        return jsonify({"status": 500, "message": "internal error", "request_id": g.get("request_id")}), 500

@@ -1,0 +1,49 @@
+"""What HTTP layers share: the per-request database session and the caller's identity."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g, request
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from fse_fad.auth import Principal, authenticate_header
+from fse_fad.config import Config
+from fse_fad.errors import Forbidden
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["fse_fad"]
+
+
+def db() -> Session:
+    """The request's session; committed explicitly by the endpoint, closed at teardown."""
+    if "db" not in g:
+        g.db = runtime().session_factory()
+    return g.db
+
+
+def current_principal() -> Principal:
+    if "principal" not in g:
+        rt = runtime()
+        session = db()
+        g.principal = authenticate_header(session, request.headers.get("Authorization"),
+                                          rt.config.secret_key, rt.config.public_url)
+        # Release the read transaction (and on SQLite its lock) before the real work begins.
+        session.rollback()
+    return g.principal
+
+
+def require_scope(*scopes: str) -> Principal:
+    principal = current_principal()
+    if not principal.has_scope(*scopes):
+        raise Forbidden("the credentials lack the scope this request needs", field="Authorization",
+                        rule=f"scope {' or '.join(scopes)}")
+    return principal

@@ -1,0 +1,330 @@
+"""Storing and finding statements. Plain functions over a SQLAlchemy session."""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from fse_fad.errors import BadRequest, Conflict
+from lrs import identity
+from lrs.models import Activity, Attachment, Statement, StatementKey
+from lrs.rules import VOIDED_VERB
+from lrs.times import format_us
+
+# How far back a statement may still become visible after a reader looked: a storing
+# transaction assigns ``stored`` before it commits, and commits within this window.
+CONSISTENCY_WINDOW_US = 5_000_000
+REF_PROPAGATION_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class Writer:
+    """What a storing client contributes to each statement."""
+
+    authority: dict
+    may_define: bool = False
+
+    @property
+    def authority_key(self) -> str:
+        return identity.agent_key(self.authority) or ""
+
+
+def _same_statement(received: dict, existing: dict) -> bool:
+    ignored = {"stored", "authority", "version", "id"}
+    for key, value in received.items():
+        if key in ignored:
+            continue
+        if existing.get(key) != value:
+            return False
+    for key in existing:
+        if key not in ignored and key != "timestamp" and key not in received:
+            return False
+    return True
+
+
+def complete_statement(raw: dict, writer: Writer, stored_us: int) -> dict:
+    """The statement as stored: with id, stored, timestamp, version and the writer's authority."""
+    body = dict(raw)
+    body["id"] = (raw.get("id") or str(uuid.uuid4())).lower()
+    stored = format_us(stored_us)
+    body["stored"] = stored
+    body.setdefault("timestamp", stored)
+    body.setdefault("version", "1.0.0")
+    body["authority"] = writer.authority
+    return body
+
+
+def store_statements(session: Session, statements: list[dict], writer: Writer, stored_us: int,
+                     attachments: dict[str, tuple[str, bytes]] | None = None) -> list[str]:
+    """Store validated statements in the caller's transaction; return their ids in order.
+
+    A statement whose id is already stored with the same content is accepted and left alone;
+    with other content the whole request is refused (409)."""
+    bodies = [complete_statement(raw, writer, stored_us) for raw in statements]
+    ids = [b["id"] for b in bodies]
+    seen: dict[str, int] = {}
+    for index, statement_id in enumerate(ids):
+        if statement_id in seen:
+            raise BadRequest("the same statement id appears twice in the request",
+                             field=f"statement[{index}].id", rule="unique within the request")
+        seen[statement_id] = index
+
+    existing = dict(session.execute(select(Statement.statement_id, Statement.body)
+                                    .where(Statement.statement_id.in_(ids))).all()) if ids else {}
+    new: list[tuple[dict, dict]] = []
+    for index, (raw, body) in enumerate(zip(statements, bodies)):
+        if body["id"] in existing:
+            if not _same_statement(raw, existing[body["id"]]):
+                raise Conflict("a different statement with this id is already stored",
+                               field=f"statement[{index}].id", rule="statement ids are immutable")
+            continue
+        new.append((raw, body))
+    if not new:
+        return ids
+
+    if attachments:
+        _store_attachments(session, attachments)
+
+    voided_targets = {body["object"]["id"].lower() for _raw, body in new
+                      if body["verb"]["id"] == VOIDED_VERB}
+    new_ids = [body["id"] for _raw, body in new]
+    # Voiding statements that arrived before the statement they void.
+    voided_on_arrival = set(session.scalars(select(Statement.ref_statement_id).where(
+        Statement.is_voiding.is_(True), Statement.ref_statement_id.in_(new_ids))))
+    voided_on_arrival |= voided_targets
+
+    rows = []
+    for _raw, body in new:
+        obj = body["object"]
+        is_voiding = body["verb"]["id"] == VOIDED_VERB
+        rows.append({
+            "statement_id": body["id"],
+            "stored_us": stored_us,
+            "voided": body["id"] in voided_on_arrival and not is_voiding,
+            "is_voiding": is_voiding,
+            "ref_statement_id": obj["id"].lower() if obj.get("objectType") == "StatementRef" else None,
+            "authority_key": writer.authority_key,
+            "body": body,
+        })
+    from sqlalchemy import insert
+    result = session.execute(insert(Statement).returning(Statement.pk, Statement.statement_id,
+                                                         sort_by_parameter_order=True), rows)
+    pks = {statement_id: pk for pk, statement_id in result.all()}
+    key_rows = [{"key": key, "statement_pk": pks[body["id"]]}
+                for _raw, body in new for key in identity.filter_keys(body)]
+    session.execute(insert(StatementKey), key_rows)
+
+    if voided_targets:
+        # A voiding statement never voids another voiding statement.
+        session.execute(update(Statement).where(Statement.statement_id.in_(voided_targets),
+                                                Statement.is_voiding.is_(False)).values(voided=True))
+    _inherit_keys(session, [r for r in rows if r["ref_statement_id"]], pks, new_ids)
+    if writer.may_define:
+        _define_activities(session, (body for _raw, body in new), stored_us)
+    return ids
+
+
+def _store_attachments(session: Session, attachments: dict[str, tuple[str, bytes]]) -> None:
+    known = set(session.scalars(select(Attachment.sha2).where(Attachment.sha2.in_(list(attachments)))))
+    for sha2, (content_type, content) in sorted(attachments.items()):
+        if sha2 not in known:
+            session.add(Attachment(sha2=sha2, content_type=content_type, content=content))
+    session.flush()
+
+
+_COPY_KEYS = text(
+    "INSERT INTO lrs_statement_keys (key, statement_pk) "
+    "SELECT k.key, :referrer FROM lrs_statement_keys k "
+    "WHERE k.statement_pk = :target "
+    "AND NOT EXISTS (SELECT 1 FROM lrs_statement_keys e WHERE e.key = k.key AND e.statement_pk = :referrer)")
+
+
+def _inherit_keys(session: Session, referring_rows: list[dict], pks: dict[str, int], new_ids: list[str]) -> None:
+    """A statement whose object is a StatementRef answers to the filters its target answers to,
+    transitively, whichever of the two arrived first."""
+    pairs: list[tuple[int, str]] = [(pks[r["statement_id"]], r["ref_statement_id"]) for r in referring_rows]
+    changed = list(new_ids)
+    for _round in range(REF_PROPAGATION_DEPTH):
+        # Statements already stored that point at the ones that just gained keys.
+        if changed:
+            for pk, target in session.execute(select(Statement.pk, Statement.ref_statement_id)
+                                              .where(Statement.ref_statement_id.in_(changed))):
+                pairs.append((pk, target))
+        if not pairs:
+            return
+        targets = {t for _pk, t in pairs}
+        target_pks = dict(session.execute(select(Statement.statement_id, Statement.pk)
+                                          .where(Statement.statement_id.in_(targets))).all())
+        changed = []
+        seen_pairs = set()
+        for referrer, target in pairs:
+            target_pk = target_pks.get(target)
+            if target_pk is None or (referrer, target_pk) in seen_pairs or referrer == target_pk:
+                continue
+            seen_pairs.add((referrer, target_pk))
+            if session.execute(_COPY_KEYS, {"referrer": referrer, "target": target_pk}).rowcount:
+                changed.append(referrer)
+        if not changed:
+            return
+        changed = list(session.scalars(select(Statement.statement_id).where(Statement.pk.in_(changed))))
+        pairs = []
+
+
+def _merge_definition(old: dict, new: dict) -> dict:
+    merged = dict(old)
+    for key, value in new.items():
+        if key in ("name", "description", "extensions") and isinstance(old.get(key), dict):
+            merged[key] = {**old[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int) -> None:
+    definitions: dict[str, tuple[str, dict]] = {}
+    for body in bodies:
+        for activity in identity.activities_with_definitions(body):
+            iri = activity["id"]
+            key = identity.compact(iri)
+            previous = definitions.get(key, (iri, {}))[1]
+            definitions[key] = (iri, _merge_definition(previous, activity.get("definition") or {}))
+    if not definitions:
+        return
+    # Sorted so that concurrent batches sharing activities lock them in the same order.
+    keys = sorted(definitions)
+    stored = {a.iri_key: a for a in session.scalars(select(Activity).where(Activity.iri_key.in_(keys))
+                                                    .with_for_update())}
+    for key in keys:
+        iri, definition = definitions[key]
+        current = stored.get(key)
+        if current is None:
+            session.add(Activity(iri_key=key, iri=iri, definition=definition, updated_us=stored_us))
+        else:
+            merged = _merge_definition(current.definition or {}, definition)
+            if merged != current.definition:
+                current.definition = merged
+                current.updated_us = stored_us
+    session.flush()
+
+
+def get_activity(session: Session, iri: str) -> dict:
+    activity = session.get(Activity, identity.compact(iri))
+    result = {"objectType": "Activity", "id": iri}
+    if activity is not None and activity.definition:
+        result["definition"] = activity.definition
+    return result
+
+
+# --- finding statements ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatementQuery:
+    agent: dict | None = None
+    verb: str | None = None
+    activity: str | None = None
+    registration: str | None = None
+    related_activities: bool = False
+    related_agents: bool = False
+    since_us: int | None = None
+    until_us: int | None = None
+    limit: int = 0
+    ascending: bool = False
+    # Restricts to the statements written by one authority (scope statements/read/mine).
+    authority_key: str | None = None
+    # Paging position: (stored_us, pk) of the last statement of the previous page.
+    after: tuple[int, int] | None = None
+    extra: dict = field(default_factory=dict)
+
+    def filter_keys(self) -> list[str]:
+        keys = []
+        if self.agent is not None:
+            keys.append(identity.agent_filter_key(self.agent, self.related_agents))
+        if self.verb is not None:
+            keys.append(identity.verb_filter_key(self.verb))
+        if self.activity is not None:
+            keys.append(identity.activity_filter_key(self.activity, self.related_activities))
+        if self.registration is not None:
+            keys.append(identity.registration_filter_key(self.registration))
+        return keys
+
+
+@dataclass
+class StatementPage:
+    statements: list[dict]
+    next_query: StatementQuery | None
+
+
+def find_statements(session: Session, query: StatementQuery) -> StatementPage:
+    stmt = select(Statement.pk, Statement.stored_us, Statement.body).where(Statement.voided.is_(False))
+    for key in query.filter_keys():
+        stmt = stmt.where(Statement.pk.in_(select(StatementKey.statement_pk).where(StatementKey.key == key)))
+    if query.since_us is not None:
+        stmt = stmt.where(Statement.stored_us > query.since_us)
+    if query.until_us is not None:
+        stmt = stmt.where(Statement.stored_us <= query.until_us)
+    if query.authority_key is not None:
+        stmt = stmt.where(Statement.authority_key == query.authority_key)
+    if query.after is not None:
+        stored_us, pk = query.after
+        if query.ascending:
+            stmt = stmt.where(or_(Statement.stored_us > stored_us,
+                                  and_(Statement.stored_us == stored_us, Statement.pk > pk)))
+        else:
+            stmt = stmt.where(or_(Statement.stored_us < stored_us,
+                                  and_(Statement.stored_us == stored_us, Statement.pk < pk)))
+    if query.ascending:
+        stmt = stmt.order_by(Statement.stored_us.asc(), Statement.pk.asc())
+    else:
+        stmt = stmt.order_by(Statement.stored_us.desc(), Statement.pk.desc())
+    stmt = stmt.limit(query.limit + 1)
+    rows = session.execute(stmt).all()
+    next_query = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        last = rows[-1]
+        next_query = replace(query, after=(last.stored_us, last.pk))
+    return StatementPage([row.body for row in rows], next_query)
+
+
+def get_statement(session: Session, statement_id: str, *, voided: bool) -> dict | None:
+    """A single statement by id; ``voided`` selects voidedStatementId semantics."""
+    row = session.execute(select(Statement.body, Statement.voided).where(
+        Statement.statement_id == statement_id.lower())).first()
+    if row is None or row.voided != voided:
+        return None
+    return row.body
+
+
+def get_attachments(session: Session, sha2s: Iterable[str]) -> list[Attachment]:
+    wanted = sorted(set(sha2s))
+    if not wanted:
+        return []
+    return list(session.scalars(select(Attachment).where(Attachment.sha2.in_(wanted))))
+
+
+def encode_query(query: StatementQuery) -> str:
+    payload = {k: v for k, v in query.__dict__.items() if v not in (None, False) and k != "extra"}
+    if query.after:
+        payload["after"] = list(query.after)
+    raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_query(token: str) -> StatementQuery:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload = json.loads(raw)
+        if not isinstance(payload, dict):
+            raise ValueError
+        after = payload.pop("after", None)
+        query = StatementQuery(**payload)
+        if after is not None:
+            query = replace(query, after=(int(after[0]), int(after[1])))
+        return query
+    except (ValueError, TypeError, IndexError):
+        raise BadRequest("the 'more' link is not valid", field="more", rule="a link returned by this LRS") from None
