@@ -55,6 +55,8 @@ def _negotiate():
 @blueprint.after_request
 def _headers(response: Response) -> Response:
     response.headers["X-Experience-API-Version"] = XAPI_VERSION
+    if request.method in ("GET", "HEAD") and request.path.startswith(f"{blueprint.url_prefix}/statements"):
+        response.headers.setdefault("X-Experience-API-Consistent-Through", _consistent_through())
     for name, value in CORS_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
@@ -327,7 +329,6 @@ def _statements_response(payload: dict | list, statements: list[dict], with_atta
         response = Response(content, content_type=content_type)
     else:
         response = Response(body, content_type="application/json")
-    response.headers["X-Experience-API-Consistent-Through"] = _consistent_through()
     if last_modified_us is not None:
         response.headers["Last-Modified"] = http_date(last_modified_us)
     return response

@@ -60,9 +60,12 @@ def check_preconditions(existing: Document | None, if_match: str | None, if_none
     if if_none_match is not None and existing is not None and _matches(if_none_match, existing.etag):
         raise PreconditionFailed("the document already exists (If-None-Match)", field="If-None-Match",
                                  rule="no current document may match")
-    if require_one and existing is not None and if_match is None and if_none_match is None:
-        raise Conflict("the document exists: send If-Match with its ETag, or If-None-Match: *",
-                       field="If-Match", rule="required to overwrite an existing document")
+    if require_one and if_match is None and if_none_match is None:
+        if existing is not None:
+            raise Conflict("the document exists: send If-Match with its ETag, or If-None-Match: *",
+                           field="If-Match", rule="required to overwrite an existing document")
+        raise BadRequest("send If-None-Match: * to create a document, or If-Match to replace one",
+                         field="If-None-Match", rule="a precondition header is required")
 
 
 def get_document(session: Session, scope: DocumentScope) -> Document | None:

@@ -16,10 +16,7 @@ def _agent_ids(agent: dict) -> dict:
 
 
 def _activity_ids(activity: dict) -> dict:
-    reduced = {"id": activity["id"]}
-    if "objectType" in activity:
-        reduced["objectType"] = activity["objectType"]
-    return reduced
+    return {"id": activity["id"]}
 
 
 def _ids_part(part: dict) -> None:

@@ -24,9 +24,10 @@ LANG_TAG_RE = re.compile(r"^(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})
                          r"(?:-[xX](?:-[A-Za-z0-9]{1,8})+)?$|^[xX](?:-[A-Za-z0-9]{1,8})+$")
 TIMESTAMP_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$")
+# Weeks stand alone in ISO 8601 (PnW); otherwise PnYnMnDTnHnMnS with at least one part.
 DURATION_RE = re.compile(
-    r"^P(?!$)(?:\d+(?:\.\d+)?Y)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?W)?(?:\d+(?:\.\d+)?D)?"
-    r"(?:T(?=\d)(?:\d+(?:\.\d+)?H)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?S)?)?$")
+    r"^P(?:\d+(?:\.\d+)?W|(?!$)(?:\d+(?:\.\d+)?Y)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?D)?"
+    r"(?:T(?=\d)(?:\d+(?:\.\d+)?H)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?S)?)?)$")
 VERSION_RE = re.compile(r"^1\.0(?:\.\d+)?$")
 MEDIA_TYPE_RE = re.compile(r"^[\w.+\-!#$&^]+/[\w.+\-!#$&^]+(?:\s*;.*)?$")
 
@@ -266,7 +267,7 @@ def validate_definition(value: Any, path: str) -> None:
     if "extensions" in definition:
         _extensions(definition["extensions"], f"{path}.extensions")
     interaction = definition.get("interactionType")
-    if interaction is not None and interaction not in INTERACTION_TYPES:
+    if interaction is not None and (not isinstance(interaction, str) or interaction not in INTERACTION_TYPES):
         fail(f"{path}.interactionType", f"must be one of {', '.join(INTERACTION_TYPES)}")
     if "correctResponsesPattern" in definition:
         if interaction is None:
@@ -449,6 +450,8 @@ def validate_statement(value: Any, path: str = "statement") -> dict:
         authority = statement["authority"]
         validate_actor(authority, f"{path}.authority")
         if isinstance(authority, dict) and authority.get("objectType") == "Group":
+            if any(k in authority for k in IFI_KEYS):
+                fail(f"{path}.authority", "an authority Group is the anonymous pair of an OAuth consumer and user")
             if len(authority.get("member", [])) != 2:
                 fail(f"{path}.authority.member", "an authority Group must have exactly two members")
     return statement

@@ -34,22 +34,28 @@ class Writer:
         return identity.agent_key(self.authority) or ""
 
 
-def _same_statement(received: dict, existing: dict) -> bool:
-    ignored = {"stored", "authority", "version", "id"}
-    for key, value in received.items():
-        if key in ignored:
-            continue
-        if existing.get(key) != value:
-            return False
-    for key in existing:
-        if key not in ignored and key != "timestamp" and key not in received:
-            return False
-    return True
+def _same_statement(received: dict, existing: dict, compare_timestamp: bool) -> bool:
+    """Whether a statement sent again is the one stored (what the LRS itself set is not compared)."""
+    ignored = {"stored", "authority", "version", "id"} | (set() if compare_timestamp else {"timestamp"})
+    keys = (set(received) | set(existing)) - ignored
+    return all(received.get(key) == existing.get(key) for key in keys)
+
+
+def _context_activities_as_lists(part: dict) -> dict:
+    context = part.get("context")
+    activities = (context or {}).get("contextActivities")
+    if not activities:
+        return part
+    normalized = {key: value if isinstance(value, list) else [value] for key, value in activities.items()}
+    return {**part, "context": {**context, "contextActivities": normalized}}
 
 
 def complete_statement(raw: dict, writer: Writer, stored_us: int) -> dict:
-    """The statement as stored: with id, stored, timestamp, version and the writer's authority."""
-    body = dict(raw)
+    """The statement as stored: with id, stored, timestamp, version and the writer's authority.
+    Context activities are always arrays, as the specification asks of what an LRS returns."""
+    body = _context_activities_as_lists(raw)
+    if body["object"].get("objectType") == "SubStatement":
+        body["object"] = _context_activities_as_lists(body["object"])
     body["id"] = (raw.get("id") or str(uuid.uuid4())).lower()
     stored = format_us(stored_us)
     body["stored"] = stored
@@ -79,7 +85,7 @@ def store_statements(session: Session, statements: list[dict], writer: Writer, s
     new: list[tuple[dict, dict]] = []
     for index, (raw, body) in enumerate(zip(statements, bodies)):
         if body["id"] in existing:
-            if not _same_statement(raw, existing[body["id"]]):
+            if not _same_statement(body, existing[body["id"]], "timestamp" in raw):
                 raise Conflict("a different statement with this id is already stored",
                                field=f"statement[{index}].id", rule="statement ids are immutable")
             continue
