@@ -1,0 +1,80 @@
+"""Credentials: Basic and JWT, scopes, revocation, hashed secrets."""
+from __future__ import annotations
+
+import time
+
+import jwt
+from sqlalchemy import select
+
+from fse_fad.auth import revoke_client
+from fse_fad.db import session_scope
+from fse_fad.models import Client
+from tests.conftest import XAPI_HEADERS, basic_auth
+from tests.xapi_data import statement
+
+
+def test_every_xapi_resource_but_about_needs_credentials(http):
+    for method, path in [("get", "/xapi/statements"), ("post", "/xapi/statements"),
+                         ("get", "/xapi/activities/state"), ("get", "/xapi/agents"), ("get", "/xapi/activities")]:
+        response = getattr(http, method)(path, headers=XAPI_HEADERS)
+        assert response.status_code == 401, path
+        assert response.get_json()["errors"][0]["field"] == "Authorization"
+
+
+def test_wrong_secret_and_unknown_key_are_401(http, make_client):
+    key, _secret = make_client()
+    assert http.get("/xapi/statements", headers={**XAPI_HEADERS, **basic_auth(key, "wrong")}).status_code == 401
+    assert http.get("/xapi/statements", headers={**XAPI_HEADERS, **basic_auth("nobody", "x")}).status_code == 401
+
+
+def test_secret_is_stored_hashed(session_factory, make_client):
+    key, secret = make_client()
+    with session_scope(session_factory) as session:
+        stored = session.scalar(select(Client).where(Client.key == key))
+        assert secret not in stored.secret_hash and stored.secret_hash.startswith("sha256$")
+
+
+def test_scope_is_enforced(http, make_client):
+    key, secret = make_client("writer", ["statements/write"])
+    headers = {**XAPI_HEADERS, **basic_auth(key, secret)}
+    assert http.post("/xapi/statements", headers=headers, json=statement()).status_code == 200
+    response = http.get("/xapi/statements", headers=headers)
+    assert response.status_code == 403
+    assert "statements/read" in response.get_json()["errors"][0]["rule"]
+
+
+def test_jwt_bearer_token_carries_scopes_and_expires(http, make_client, config):
+    key, secret = make_client("moodle", ["statements/write", "statements/read"])
+    response = http.post("/api/v1/auth/token", headers=basic_auth(key, secret), json={"scope": ["statements/read"]})
+    assert response.status_code == 200
+    token = response.get_json()["access_token"]
+    bearer = {**XAPI_HEADERS, "Authorization": f"Bearer {token}"}
+    assert http.get("/xapi/statements", headers=bearer).status_code == 200
+    assert http.post("/xapi/statements", headers=bearer, json=statement()).status_code == 403
+
+    claims = jwt.decode(token, config.secret_key, algorithms=["HS256"], issuer="fse-fad")
+    expired = jwt.encode({**claims, "exp": int(time.time()) - 10}, config.secret_key, algorithm="HS256")
+    response = http.get("/xapi/statements", headers={**XAPI_HEADERS, "Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401
+    tampered = jwt.encode({**claims, "scope": "all"}, "a different signing key of enough length!!", algorithm="HS256")
+    assert http.get("/xapi/statements", headers={**XAPI_HEADERS, "Authorization": f"Bearer {tampered}"}).status_code == 401
+
+
+def test_token_cannot_widen_scopes(http, make_client):
+    key, secret = make_client("reader", ["statements/read"])
+    response = http.post("/api/v1/auth/token", headers=basic_auth(key, secret), json={"scope": ["all"]})
+    assert response.status_code == 403
+
+
+def test_revoked_client_and_its_tokens_stop_working(http, make_client, session_factory):
+    key, secret = make_client()
+    token = http.post("/api/v1/auth/token", headers=basic_auth(key, secret)).get_json()["access_token"]
+    with session_scope(session_factory) as session:
+        revoke_client(session, key)
+    assert http.get("/xapi/statements", headers={**XAPI_HEADERS, **basic_auth(key, secret)}).status_code == 401
+    assert http.get("/xapi/statements", headers={**XAPI_HEADERS, "Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_health_and_readiness_need_no_credentials(http):
+    assert http.get("/health").get_json() == {"status": "ok"}
+    assert http.get("/ready").get_json() == {"status": "ready"}
