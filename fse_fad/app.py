@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from flask import Flask, g, jsonify, request
@@ -11,14 +12,17 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from fse_fad.config import Config
 from fse_fad.db import make_engine, make_session_factory, pending_migrations
 from fse_fad.errors import ApiError
+from fse_fad.logs import configure as configure_logs
 from fse_fad.web import Runtime
 from lrs.alternate import AlternateRequestSyntax
 
 log = logging.getLogger("fse_fad")
+access_log = logging.getLogger("fse_fad.access")
 
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
+    configure_logs(config.log_level)
     app = Flask(__name__)
     app.config["SECRET_KEY"] = config.secret_key
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
@@ -37,11 +41,19 @@ def create_app(config: Config | None = None) -> Flask:
 
     @app.before_request
     def _request_id():
-        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        supplied = request.headers.get("X-Request-ID", "")
+        g.request_id = supplied if supplied.isalnum() and len(supplied) <= 64 else uuid.uuid4().hex
+        g.started = time.perf_counter()
 
     @app.after_request
-    def _echo_request_id(response):
+    def _access_log(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        principal = g.get("principal")
+        # The path only: query strings carry agents (e-mail addresses) and are not logged.
+        access_log.info("request", extra={
+            "request_id": g.get("request_id"), "method": request.method, "path": request.path,
+            "status": response.status_code, "client": principal.key if principal else None,
+            "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2)})
         return response
 
     @app.teardown_request

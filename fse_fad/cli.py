@@ -55,6 +55,71 @@ def db_upgrade() -> None:
     click.echo(_("Database schema up to date."))
 
 
+@db.command("backup", help=_("Write a portable backup of the whole database to FILE."))
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def db_backup(path: str) -> None:
+    from pathlib import Path
+
+    from fse_fad.backup import backup
+    from fse_fad.db import make_engine
+
+    engine = make_engine(_config().database_url)
+    manifest = backup(engine, Path(path))
+    engine.dispose()
+    click.echo(_("Backup written: %(rows)s rows at schema revision %(revision)s.",
+                 rows=sum(manifest["tables"].values()), revision=manifest["revision"]))
+
+
+@db.command("restore", help=_("Restore a backup into an empty database."))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def db_restore(path: str) -> None:
+    from pathlib import Path
+
+    from fse_fad.backup import BackupError, restore
+    from fse_fad.db import make_engine
+
+    engine = make_engine(_config().database_url)
+    try:
+        manifest = restore(engine, Path(path))
+    except BackupError as exc:
+        raise click.ClickException(_("Restore refused: %(reason)s", reason=str(exc))) from None
+    finally:
+        engine.dispose()
+    click.echo(_("Backup restored: %(rows)s rows.", rows=sum(manifest["tables"].values())))
+
+
+@main.command(help=_("Check the configuration and the database before serving."))
+def check() -> None:
+    from sqlalchemy import text as sql
+
+    from fse_fad.db import make_engine, pending_migrations
+
+    problems = []
+    try:
+        config = Config.from_env()
+    except ValueError as exc:
+        raise click.ClickException(_("Configuration error: %(reason)s", reason=str(exc))) from None
+    engine = make_engine(config.database_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sql("SELECT 1"))
+        pending = pending_migrations(engine)
+        if pending:
+            problems.append(_("Pending migrations: %(revisions)s (run: fse-fad db upgrade).",
+                              revisions=", ".join(pending)))
+    except Exception as exc:  # any failure to reach the database is reported, not raised
+        problems.append(_("Database unreachable: %(reason)s", reason=exc.__class__.__name__))
+    finally:
+        engine.dispose()
+    if config.is_production and config.public_url.startswith("http://"):
+        problems.append(_("FSE_FAD_PUBLIC_URL should be an https address in production."))
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(_("Configuration and database are ready."))
+
+
 @main.group(help=_("API clients: keys, secrets, scopes and roles."))
 def clients() -> None:
     pass
