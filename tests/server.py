@@ -57,7 +57,16 @@ class ServerProcess:
         created = json.loads(fse_fad("clients", "create", name, *args, "--json", env=self.env, cwd=self.workdir))
         return created["key"], created["secret"]
 
+    def kill(self) -> None:
+        """SIGKILL the whole process group: master and workers die mid-request."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.log.close()
+
     def stop(self) -> None:
+        if self.log.closed:
+            return
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:

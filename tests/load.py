@@ -1,0 +1,63 @@
+"""A small load generator for the reliability tests: threads with keep-alive HTTP connections."""
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Outcome:
+    acknowledged: list[list[str]] = field(default_factory=list)  # ids of each acknowledged batch
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, status: int, elapsed: float, ids: list[str] | None = None) -> None:
+        with self.lock:
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            self.latencies.append(elapsed)
+            if ids is not None:
+                self.acknowledged.append(ids)
+
+    def p99(self) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[int(len(ordered) * 0.99)] if ordered else 0.0
+
+
+class Connection:
+    def __init__(self, base_url: str, key: str, secret: str):
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port
+        self.headers = {"Authorization": "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode(),
+                        "X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+
+    def request(self, method: str, path: str, body=None) -> tuple[int, bytes]:
+        payload = json.dumps(body).encode() if body is not None else None
+        try:
+            self.conn.request(method, path, body=payload, headers=self.headers)
+            response = self.conn.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            raise
+
+
+def run_clients(count: int, work, duration: float | None = None, stop: threading.Event | None = None) -> None:
+    """Run ``work(index, stop_event)`` in ``count`` threads until each returns or time is up."""
+    stop = stop or threading.Event()
+    threads = [threading.Thread(target=work, args=(i, stop), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    if duration is not None:
+        time.sleep(duration)
+        stop.set()
+    for thread in threads:
+        thread.join(timeout=120)
