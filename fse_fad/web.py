@@ -1,7 +1,7 @@
 """What HTTP layers share: the per-request database session and the caller's identity."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app, g, request
 from sqlalchemy.engine import Engine
@@ -17,6 +17,8 @@ class Runtime:
     config: Config
     engine: Engine
     session_factory: sessionmaker[Session]
+    # Functions called in the storing transaction of every statement batch (see lrs.statements).
+    statement_listeners: list = field(default_factory=list)
 
 
 def runtime() -> Runtime:

@@ -232,8 +232,10 @@ def _store(principal: Principal, statements: list[dict], attachments) -> list[st
     _check_launch_actor(principal, statements)
     writer = ops.Writer(authority=principal.authority, may_define=principal.has_scope("all", "define"))
     stored_us = now_us()
+    listeners = runtime().statement_listeners
     return run_in_transaction(runtime().session_factory,
-                              lambda session: ops.store_statements(session, statements, writer, stored_us, attachments),
+                              lambda session: ops.store_statements(session, statements, writer, stored_us,
+                                                                   attachments, listeners),
                               retry_on_conflict=True)
 
 

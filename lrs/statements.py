@@ -5,7 +5,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -20,6 +20,12 @@ from lrs.times import format_us
 # transaction assigns ``stored`` before it commits, and commits within this window.
 CONSISTENCY_WINDOW_US = 5_000_000
 REF_PROPAGATION_DEPTH = 16
+
+
+# Called inside the storing transaction with the statements that became visible and the ids of
+# those that became voided, so that what other domains derive from statements commits (or rolls
+# back) together with them. The LRS does not know who listens.
+StoredListener = Callable[[Session, list[dict], set[str]], None]
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,8 @@ def complete_statement(raw: dict, writer: Writer, stored_us: int) -> dict:
 
 
 def store_statements(session: Session, statements: list[dict], writer: Writer, stored_us: int,
-                     attachments: dict[str, tuple[str, bytes]] | None = None) -> list[str]:
+                     attachments: dict[str, tuple[str, bytes]] | None = None,
+                     listeners: Sequence[StoredListener] = ()) -> list[str]:
     """Store validated statements in the caller's transaction; return their ids in order.
 
     A statement whose id is already stored with the same content is accepted and left alone;
@@ -125,13 +132,20 @@ def store_statements(session: Session, statements: list[dict], writer: Writer, s
                 for _raw, body in new for key in identity.filter_keys(body)]
     session.execute(insert(StatementKey), key_rows)
 
+    newly_voided: set[str] = set()
     if voided_targets:
         # A voiding statement never voids another voiding statement.
-        session.execute(update(Statement).where(Statement.statement_id.in_(voided_targets),
-                                                Statement.is_voiding.is_(False)).values(voided=True))
+        newly_voided = set(session.scalars(
+            update(Statement).where(Statement.statement_id.in_(voided_targets), Statement.is_voiding.is_(False),
+                                    Statement.voided.is_(False))
+            .values(voided=True).returning(Statement.statement_id)))
     _inherit_keys(session, [r for r in rows if r["ref_statement_id"]], pks, new_ids)
     if writer.may_define:
         _define_activities(session, (body for _raw, body in new), stored_us)
+    if listeners:
+        visible = [row["body"] for row in rows if not row["voided"]]
+        for listener in listeners:
+            listener(session, visible, newly_voided)
     return ids
 
 

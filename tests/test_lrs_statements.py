@@ -243,3 +243,21 @@ def test_activity_definition_becomes_canonical(http, xapi):
     response = http.get("/xapi/activities?" + urlencode({"activityId": f"{MOODLE}/mod/scorm/view.php?id=41"}),
                         headers=xapi)
     assert response.get_json()["definition"]["name"] == {"it": "Modulo 1", "en": "Module 1"}
+
+
+def test_listeners_run_in_the_storing_transaction(app, http, xapi):
+    calls = []
+
+    def listener(session, visible, voided):
+        calls.append(([s["id"] for s in visible], set(voided)))
+        if any(s["verb"]["id"] == VERB_ATTEMPTED for s in visible):
+            raise RuntimeError("a downstream failure")
+
+    app.extensions["fse_fad"].statement_listeners.append(listener)
+    target = post(http, xapi, [statement()]).get_json()[0]
+    voiding = {"actor": moodle_actor(1), "verb": {"id": VERB_VOIDED}, "object": {"objectType": "StatementRef", "id": target}}
+    voiding_id = post(http, xapi, [voiding]).get_json()[0]
+    assert calls == [([target], set()), ([voiding_id], {target})]
+    # A listener that fails rolls the statements back with it: nothing half-written.
+    assert post(http, xapi, [statement(verb=VERB_ATTEMPTED)]).status_code == 500
+    assert [s["id"] for s in get(http, xapi).get_json()["statements"]] == [voiding_id]
