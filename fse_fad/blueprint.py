@@ -5,12 +5,16 @@ from flask import Blueprint, jsonify, request
 
 from fse_fad.auth import issue_token
 from fse_fad.errors import BadRequest, Forbidden
+from fse_fad.openapi import documented
+from fse_fad.schemas import TokenRequestSchema, TokenSchema
 from fse_fad.web import current_principal, runtime
 
 blueprint = Blueprint("core", __name__)
 
 
 @blueprint.post("/api/v1/auth/token")
+@documented("A short-lived bearer token for Basic credentials", tags=["auth"], body=TokenRequestSchema,
+            responses={200: ("the token", TokenSchema)})
 def token():
     """Exchange Basic credentials for a short-lived bearer token with the same or fewer scopes."""
     principal = current_principal()

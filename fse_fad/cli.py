@@ -42,6 +42,14 @@ def serve(host: str, port: int) -> None:
     Server(config, host, port).run()
 
 
+@main.command(help=_("Write the OpenAPI description of the HTTP API."))
+@click.option("--out", "out", type=click.Path(dir_okay=False), default="-", show_default=True)
+def openapi(out: str) -> None:
+    from fse_fad.openapi import write_document
+
+    write_document(out)
+
+
 @main.group(help=_("Database schema, backups."))
 def db() -> None:
     pass
@@ -137,6 +145,7 @@ def clients_create(name, scopes, role, trust_code, regional, as_json) -> None:
     from fse_fad.db import session_scope
 
     config = _config()
+    trust_code = _checked_trust(trust_code, role, regional)
     try:
         with session_scope(_session_factory(config)) as session:
             client, secret = create_client(session, name, list(scopes), role=role, trust_code=trust_code,
@@ -149,6 +158,21 @@ def clients_create(name, scopes, role, trust_code, regional, as_json) -> None:
     else:
         click.echo(_("Client created. Keep the secret: it will not be shown again."), err=True)
         click.echo(f"key: {key}\nsecret: {secret}")
+
+
+def _checked_trust(trust_code: str | None, role: str | None, regional: bool) -> str | None:
+    """The trust code as the reference data spells it; a training office needs a trust or --regional."""
+    from courses.reference import default_reference
+
+    if trust_code is not None:
+        trust = default_reference().find("trust", trust_code)
+        if trust is None:
+            raise click.ClickException(_("Unknown trust %(code)s: one of %(choices)s.", code=trust_code,
+                                         choices=", ".join(default_reference().trusts)))
+        trust_code = trust.code
+    if role == "training-office" and not trust_code and not regional:
+        raise click.ClickException(_("A training office client needs --trust CODE or --regional."))
+    return trust_code
 
 
 @clients.command("list", help=_("List the clients."))
@@ -182,6 +206,16 @@ def clients_revoke(key: str) -> None:
     except ApiError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(_("Client revoked."))
+
+
+def _add_domain_commands() -> None:
+    from courses.cli import courses_group, learners
+
+    main.add_command(learners)
+    main.add_command(courses_group)
+
+
+_add_domain_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,9 @@ from fse_fad.auth import Principal
 from fse_fad.db import run_in_transaction
 from fse_fad.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
 from fse_fad.web import db, require_scope, runtime
+from fse_fad.openapi import documented
 from lrs import documents, formats, identity, multipart, signatures
+from lrs import schemas as sch
 from lrs import statements as ops
 from lrs.rules import (SIGNATURE_USAGE, fail, is_iri, is_uuid, validate_actor, validate_agent,
                        validate_statement)
@@ -137,6 +139,8 @@ def _consistent_through() -> str:
 # --- about -----------------------------------------------------------------------------------
 
 @blueprint.get("/about")
+@documented("The xAPI versions this LRS speaks", tags=["xAPI"], auth=False,
+           responses={200: ("versions", sch.AboutSchema)})
 def about():
     return _xapi_json_response({"version": list(SUPPORTED_VERSIONS), "extensions": {}})
 
@@ -240,6 +244,8 @@ def _store(principal: Principal, statements: list[dict], attachments) -> list[st
 
 
 @blueprint.put("/statements")
+@documented("Store one statement under a given id", tags=["xAPI statements"], query=sch.PutStatementQuerySchema,
+           body=sch.STATEMENT, responses={204: ("stored", None), 409: ("another statement has this id", "Error")})
 def put_statement():
     principal = require_scope("all", "statements/write")
     args = _args({"statementId"})
@@ -259,6 +265,10 @@ def put_statement():
 
 
 @blueprint.post("/statements")
+@documented("Store one statement or a batch; answers the ids in order", tags=["xAPI statements"],
+           body={"oneOf": [sch.STATEMENT, {"type": "array", "items": sch.STATEMENT}]},
+           responses={200: ("the ids of the statements", {"type": "array", "items": {"type": "string", "format": "uuid"}}),
+                      409: ("another statement has one of these ids", "Error"), 413: ("too large", "Error")})
 def post_statements():
     principal = require_scope("all", "statements/write")
     _args(set())
@@ -337,6 +347,9 @@ def _statements_response(payload: dict | list, statements: list[dict], with_atta
 
 
 @blueprint.get("/statements")
+@documented("One statement by id, or the statements matching filters, newest first", tags=["xAPI statements"],
+           query=sch.StatementQuerySchema, responses={200: ("a StatementResult, or one statement", sch.StatementResultSchema),
+                                                      404: ("no such statement", "Error")})
 def get_statements():
     _principal, authority_key = _read_principal()
     args = _args(STATEMENT_QUERY_PARAMS)
@@ -371,6 +384,8 @@ def _page_response(query: ops.StatementQuery) -> Response:
 
 
 @blueprint.get("/statements/more/<token>")
+@documented("The next page of a statement query", tags=["xAPI statements"],
+           responses={200: ("a StatementResult", sch.StatementResultSchema)})
 def more_statements(token: str):
     _principal, authority_key = _read_principal()
     _args(set())
@@ -494,17 +509,31 @@ def _document_delete(kind: str):
     return Response(status=204)
 
 
-def _document_routes(path: str, kind: str) -> None:
+def _document_routes(path: str, kind: str, label: str, query) -> None:
     endpoint = kind.replace("_", "-")
-    blueprint.add_url_rule(path, f"{endpoint}-get", lambda: _document_get(kind), methods=["GET"])
-    blueprint.add_url_rule(path, f"{endpoint}-put", lambda: _document_write(kind, merge=False), methods=["PUT"])
-    blueprint.add_url_rule(path, f"{endpoint}-post", lambda: _document_write(kind, merge=True), methods=["POST"])
-    blueprint.add_url_rule(path, f"{endpoint}-delete", lambda: _document_delete(kind), methods=["DELETE"])
+    tags = ["xAPI documents"]
+    document = {"type": "string", "format": "binary"}
+    views = {
+        "GET": documented(f"A {label} document, or the ids of the documents", tags=tags, query=query,
+                          responses={200: ("the document (with ETag), or a JSON array of ids", None),
+                                     404: ("no such document", "Error")})(lambda: _document_get(kind)),
+        "PUT": documented(f"Store a {label} document", tags=tags, query=query, body=document,
+                          body_type="*/*", responses={204: ("stored", None), 409: ("precondition needed", "Error"),
+                                                      412: ("precondition failed", "Error")})(
+            lambda: _document_write(kind, merge=False)),
+        "POST": documented(f"Create a {label} document or merge JSON into it", tags=tags, query=query,
+                           body=document, body_type="*/*", responses={204: ("stored", None)})(
+            lambda: _document_write(kind, merge=True)),
+        "DELETE": documented(f"Delete {label} documents", tags=tags, query=query,
+                             responses={204: ("deleted", None)})(lambda: _document_delete(kind)),
+    }
+    for method, view in views.items():
+        blueprint.add_url_rule(path, f"{endpoint}-{method.lower()}", view, methods=[method])
 
 
-_document_routes("/activities/state", documents.STATE)
-_document_routes("/activities/profile", documents.ACTIVITY_PROFILE)
-_document_routes("/agents/profile", documents.AGENT_PROFILE)
+_document_routes("/activities/state", documents.STATE, "state", sch.StateQuerySchema)
+_document_routes("/activities/profile", documents.ACTIVITY_PROFILE, "activity profile", sch.ActivityProfileQuerySchema)
+_document_routes("/agents/profile", documents.AGENT_PROFILE, "agent profile", sch.AgentProfileQuerySchema)
 
 
 # --- agents and activities -------------------------------------------------------------------
@@ -513,6 +542,8 @@ _ANY_READ = ("all", "all/read", "statements/read", "statements/read/mine", "stat
 
 
 @blueprint.get("/agents")
+@documented("The Person object of an agent", tags=["xAPI"], query=sch.AgentQuerySchema,
+           responses={200: ("a Person", sch.PersonSchema)})
 def agents():
     require_scope(*_ANY_READ)
     args = _args({"agent"})
@@ -529,6 +560,8 @@ def agents():
 
 
 @blueprint.get("/activities")
+@documented("The canonical definition of an activity", tags=["xAPI"], query=sch.ActivityQuerySchema,
+           responses={200: ("an Activity", {"type": "object"})})
 def activities():
     require_scope(*_ANY_READ)
     args = _args({"activityId"})
