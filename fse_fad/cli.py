@@ -218,5 +218,10 @@ def _add_domain_commands() -> None:
 _add_domain_commands()
 
 
+from scorm_packages.cli import scorm  # noqa: E402  (the scorm_packages domain's group)
+
+main.add_command(scorm)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
