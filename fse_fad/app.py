@@ -31,11 +31,13 @@ def create_app(config: Config | None = None) -> Flask:
     engine = make_engine(config.database_url)
     app.extensions["fse_fad"] = Runtime(config=config, engine=engine, session_factory=make_session_factory(engine))
 
+    from courses.api import blueprint as courses_blueprint
     from lrs.api import blueprint as lrs_blueprint
     from fse_fad.blueprint import blueprint as core_blueprint
 
     app.register_blueprint(core_blueprint)
     app.register_blueprint(lrs_blueprint)
+    app.register_blueprint(courses_blueprint)
     _register_error_handlers(app)
     app.wsgi_app = AlternateRequestSyntax(app.wsgi_app, prefix="/xapi/", max_bytes=config.max_request_bytes)
 

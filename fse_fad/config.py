@@ -34,6 +34,8 @@ class Config:
     workers: int = 0
     threads: int = 4
     log_level: str = "info"
+    # JSON file mapping the activity IRIs of each Moodle site to catalogue elements (courses.moodle).
+    moodle_mapping: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -60,6 +62,7 @@ class Config:
             workers=_int(env, "FSE_FAD_WORKERS", 0),
             threads=_int(env, "FSE_FAD_THREADS", cls.threads),
             log_level=env.get("FSE_FAD_LOG_LEVEL", "info"),
+            moodle_mapping=env.get("FSE_FAD_MOODLE_MAPPING", ""),
         )
         values.update(overrides)
         if not values["secret_key"]:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import JSON, MetaData, create_engine, event
+from sqlalchemy import JSON, MetaData, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -88,6 +89,23 @@ def pending_migrations(engine: Engine) -> list[str]:
     if current == heads:
         return []
     return [rev.revision for rev in script.walk_revisions() if rev.revision not in current]
+
+
+def create_scratch_database(admin_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
+    """Create an empty PostgreSQL database named ``{prefix}_<random>`` through an administrative URL
+    (tests, benchmarks); return its URL and a function that drops it."""
+    admin = make_url(admin_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    return admin.set(database=name).render_as_string(hide_password=False), drop
 
 
 T = TypeVar("T")

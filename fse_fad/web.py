@@ -49,3 +49,27 @@ def require_scope(*scopes: str) -> Principal:
         raise Forbidden("the credentials lack the scope this request needs", field="Authorization",
                         rule=f"scope {' or '.join(scopes)}")
     return principal
+
+
+def require_role(*roles: str) -> Principal:
+    """The caller, if its client has one of ``roles`` for the /api/v1 endpoints; ``admin`` may do
+    everything."""
+    principal = current_principal()
+    if principal.role != "admin" and principal.role not in roles:
+        allowed = ", ".join(("admin",) + roles)
+        raise Forbidden("the credentials' role does not allow this request", field="Authorization",
+                        rule=f"a client with role {allowed}")
+    return principal
+
+
+def visible_trust(principal: Principal) -> str | None:
+    """The one trust whose data the caller may see, or None for every trust. Admin and regional
+    clients see all; a client bound to a trust (a trust's training office) sees only that trust."""
+    if principal.role == "admin" or principal.regional:
+        return None
+    if principal.trust_code:
+        return principal.trust_code
+    if principal.role == "training-office":
+        raise Forbidden("a training office client must be bound to a trust or be regional", field="Authorization",
+                        rule="client created with --trust CODE or --regional")
+    return None

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import base64
 import os
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from fse_fad.app import create_app
 from fse_fad.auth import create_client
 from fse_fad.config import Config
-from fse_fad.db import Base, make_engine, make_session_factory, session_scope, upgrade
+from fse_fad.db import Base, create_scratch_database, make_engine, make_session_factory, session_scope, upgrade
 from fse_fad.metadata import target_metadata  # noqa: F401  (all tables registered)
 
 POSTGRES_ADMIN_URL = os.environ.get("FSE_FAD_TEST_POSTGRES_URL",
@@ -26,18 +24,7 @@ XAPI_HEADERS = {"X-Experience-API-Version": "1.0.3"}
 
 
 def _create_postgres_database() -> tuple[str, callable]:
-    admin = make_url(POSTGRES_ADMIN_URL)
-    name = f"fse_fad_test_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-    return admin.set(database=name).render_as_string(hide_password=False), drop
+    return create_scratch_database(POSTGRES_ADMIN_URL, "fse_fad_test")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
