@@ -271,3 +271,81 @@ class CourseSummarySchema(Schema):
     title = fields.Str()
     hours = fields.Float()
     target_learners = fields.Int()
+
+
+class CourseListSchema(Schema):
+    courses = fields.List(fields.Nested(CourseSummarySchema))
+
+
+class CourseElementSchema(ElementSchema):
+    moodle_url = fields.Str(allow_none=True, metadata={"description": "launch URL on the default Moodle site"})
+
+
+class CourseDetailSchema(CourseSummarySchema):
+    description = fields.Str()
+    audience = fields.Str()
+    elements = fields.List(fields.Nested(CourseElementSchema))
+
+
+class LearnerDocumentSchema(LearnerSchema):
+    identities = fields.List(fields.Dict(), metadata={"description": "the xAPI agents that name the learner"})
+    trust_history = fields.List(fields.Nested(MembershipSchema))
+    assessments = fields.List(fields.Nested(AssessmentOutputSchema))
+
+
+class RosterProblemSchema(Schema):
+    line = fields.Int(required=True)
+    column = fields.Str(required=True)
+    reason = fields.Str(required=True)
+    field = fields.Str(required=True, metadata={"description": "= column"})
+    rule = fields.Str(required=True, metadata={"description": "= reason"})
+
+
+class RosterReportSchema(Schema):
+    rows = fields.Int()
+    created = fields.Int()
+    updated = fields.Int()
+    unchanged = fields.Int()
+    skipped = fields.Int()
+    errors = fields.List(fields.Nested(RosterProblemSchema))
+
+
+class RosterQuerySchema(Schema):
+    skip_invalid = fields.Bool(metadata={"description": "import the valid rows of a file with bad rows"})
+    moodle_site = fields.Str(metadata={"description": "wwwroot of the Moodle site of the roster's Moodle ids"})
+
+
+class PathQuerySchema(Schema):
+    course = fields.Str(metadata={"description": "default: the FAD course"})
+
+
+class PathActivitySchema(Schema):
+    iri = fields.Str()
+    type = fields.Str()
+    title = fields.Str()
+    moodle_url = fields.Str(allow_none=True)
+
+
+class PathModuleSchema(Schema):
+    number = fields.Int()
+    code = fields.Str()
+    objective = fields.Str()
+    title = fields.Str()
+    level = fields.Str(validate=validate.OneOf(LEVELS))
+    minutes = fields.Int()
+    activity = fields.Nested(PathActivitySchema)
+
+
+class PathSchema(Schema):
+    codice_fiscale = fields.Str()
+    course = fields.Str()
+    course_iri = fields.Str()
+    cluster = fields.Int()
+    assessed_at = fields.Str()
+    scores = fields.Dict(keys=fields.Str(), values=fields.Float())
+    modules = fields.List(fields.Nested(PathModuleSchema))
+    state = fields.Dict(metadata={"description": "activityId and stateId of the levels State document"})
+
+
+class ErasedSchema(Schema):
+    erased = fields.Bool()

@@ -60,7 +60,7 @@ def build(app: Flask, version: str) -> dict:
                 parameters.append({"in": "query", "schema": doc["query"]})
             if parameters:
                 operation["parameters"] = parameters
-            if doc["body"] is not None and method in ("POST", "PUT"):
+            if doc["body"] is not None and method in ("POST", "PUT", "PATCH"):
                 operation["requestBody"] = {"required": True, **_content(doc["body"], doc["body_type"])}
             responses = {}
             for status, (description, schema) in doc["responses"].items():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable, TypeVar
 
 from flask import current_app, g, request
 from sqlalchemy.engine import Engine
@@ -9,7 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fse_fad.auth import Principal, authenticate_header
 from fse_fad.config import Config
-from fse_fad.errors import Forbidden
+from fse_fad.db import run_in_transaction
+from fse_fad.errors import BadRequest, Forbidden
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -73,3 +77,24 @@ def visible_trust(principal: Principal) -> str | None:
         raise Forbidden("a training office client must be bound to a trust or be regional", field="Authorization",
                         rule="client created with --trust CODE or --regional")
     return None
+
+
+def json_body(schema) -> dict:
+    """The request's body, a JSON object, loaded with a marshmallow schema; a 400 names the first
+    offending field."""
+    from marshmallow import ValidationError
+
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise BadRequest("the body must be a JSON object", field="body", rule="JSON object")
+    try:
+        return schema.load(payload)
+    except ValidationError as exc:
+        name, messages = next(iter(exc.messages.items()))
+        raise BadRequest(f"invalid field {name}", field=str(name), rule=str(messages)) from None
+
+
+def in_transaction(work: Callable[[Session], T], retry_on_conflict: bool = False) -> T:
+    """Run ``work`` in a transaction of its own, committed, retried on deadlocks (and, with
+    ``retry_on_conflict``, on unique-key conflicts)."""
+    return run_in_transaction(runtime().session_factory, work, retry_on_conflict=retry_on_conflict)
