@@ -24,6 +24,7 @@ from courses.bulk import insert_rows, matching
 from courses.catalogue import Catalogue, default_catalogue
 from courses.models import Learner, LearnerIdentity, TrustMembership
 from courses.operations import close_memberships, identity_agents, sync_levels_state, utcnow
+from courses.projection import attach_identities
 from courses.reference import Reference, default_reference, lookup_key
 from fse_fad.errors import BadRequest, Problem
 
@@ -506,5 +507,8 @@ def import_roster(session: Session, content: bytes, *, skip_invalid: bool = Fals
                  for key, (kind, agent) in agents[row.line].items()])
     if identity_changed:
         sync_levels_state(session, [learner_id for learner_id, _row in identity_changed], removed_keys, catalogue)
+    # Statements that arrived before the learner was known (or under an identity that changed hands) count now.
+    attach_identities(session, {key for _id, row in [*created_ids, *identity_changed] for key in agents[row.line]}
+                      | {key for keys in removed_keys.values() for key in keys}, catalogue)
     session.flush()
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fse_fad.db import Base, JSONDocument
@@ -86,5 +86,86 @@ class Assessment(Base):
     levels: Mapped[dict] = mapped_column(JSONDocument)  # module code -> level
     answers: Mapped[dict | None] = mapped_column(JSONDocument, nullable=True)
     completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The statement that told of it; NULL when the FAD platform recorded it through the API.
+    statement_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
     __table_args__ = (UniqueConstraint("learner_id", "course_code"),)
+
+
+class ProgressFact(Base):
+    """What one statement says about a learner's progress (``courses.interpretation``). Progress
+    is recomputed from these; a fact whose agent matches no learner waits with ``learner_id``
+    NULL (the unmatched report) until the learner is known."""
+
+    __tablename__ = "courses_progress_facts"
+
+    statement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agent_key: Mapped[str] = mapped_column(String(255))
+    learner_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("courses_learners.id", ondelete="SET NULL"),
+                                                   nullable=True)
+    course_code: Mapped[str] = mapped_column(String(40))
+    element_key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stored_us: Mapped[int] = mapped_column(BigInteger)
+    registration: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    score_percent: Mapped[float | None] = mapped_column(Float, nullable=True)
+    success: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    completion: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    data: Mapped[dict | None] = mapped_column(JSONDocument, nullable=True)
+
+    __table_args__ = (
+        Index("ix_courses_progress_facts_learner", "learner_id", "course_code"),
+        Index("ix_courses_progress_facts_agent", "agent_key"),
+    )
+
+
+class LearnerProgress(Base):
+    """A learner's progress in a course, as ``courses.progress.summarize`` computes it."""
+
+    __tablename__ = "courses_learner_progress"
+
+    learner_id: Mapped[int] = mapped_column(Integer, ForeignKey("courses_learners.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    course_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    assessment_completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    objective_scores: Mapped[dict | None] = mapped_column(JSONDocument, nullable=True)
+    modules_completed: Mapped[int] = mapped_column(Integer, default=0)
+    test_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    test_best_percent: Mapped[float | None] = mapped_column(Float, nullable=True)
+    test_passed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # [{"number", "percent", "passed", "at", "statement_id"}] in order.
+    attempts: Mapped[list | None] = mapped_column(JSONDocument, nullable=True)
+    questionnaire_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    questionnaire_statement_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # {"1": attended at, ...} for courses made of sessions.
+    sessions: Mapped[dict | None] = mapped_column(JSONDocument, nullable=True)
+    hours_attended: Mapped[float] = mapped_column(Float, default=0.0)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_courses_learner_progress_course_status", "course_code", "status"),
+        Index("ix_courses_learner_progress_completed", "course_code", "completed_at"),
+    )
+
+
+class ModuleProgress(Base):
+    """A module a learner launched: at which level, when completed, how long."""
+
+    __tablename__ = "courses_module_progress"
+
+    learner_id: Mapped[int] = mapped_column(Integer, ForeignKey("courses_learners.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    course_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    module_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    module_code: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    launched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (Index("ix_courses_module_progress_course_module", "course_code", "module_number", "level"),)

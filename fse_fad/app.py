@@ -30,6 +30,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.ensure_ascii = False
     engine = make_engine(config.database_url)
     app.extensions["fse_fad"] = Runtime(config=config, engine=engine, session_factory=make_session_factory(engine))
+    # Learner progress is kept in the transaction that stores each statement batch.
+    from courses.projection import projector_for
+
+    app.extensions["fse_fad"].statement_listeners.append(projector_for(config.moodle_mapping))
 
     from courses.api import blueprint as courses_blueprint
     from lrs.api import blueprint as lrs_blueprint
