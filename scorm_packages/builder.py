@@ -464,9 +464,31 @@ def restriction_rules(course: CourseInfo, specs: list[PackageSpec]) -> list[dict
     return rules
 
 
-def _write_restrictions(out: Path, rules: list[dict]) -> None:
-    (out / "moodle-restrictions.json").write_text(json.dumps({"rules": rules}, ensure_ascii=False, indent=2) + "\n",
-                                                   encoding="utf-8")
+def _completion(filename: str) -> dict:
+    return {"type": "completion", "cm": f"{{course module of {filename}}}", "e": 1}
+
+
+def closing_rules(course: CourseInfo, specs: list[PackageSpec]) -> dict:
+    """The final test opens when one level of every module is complete; the questionnaire when the
+    final test is complete (its completion requires "passed", docs/moodle.md)."""
+    by_key = {s.key: s for s in specs}
+    modules = []
+    for module in course.modules:
+        levels = [by_key[f"{module['code']}/{level}"] for level in LEVELS if f"{module['code']}/{level}" in by_key]
+        modules.append({"op": "|", "c": [_completion(s.filename) for s in levels]})
+    final = by_key[course.data["final_test"]["code"]]
+    questionnaire = by_key[course.data["questionnaire"]["code"]]
+    return {
+        "final_test": {"package": final.filename, "activity": final.title,
+                       "availability": {"op": "&", "c": modules, "showc": [True] * len(modules)}},
+        "questionnaire": {"package": questionnaire.filename, "activity": questionnaire.title,
+                          "availability": {"op": "&", "c": [_completion(final.filename)], "showc": [True]}},
+    }
+
+
+def _write_restrictions(out: Path, rules: list[dict], closing: dict) -> None:
+    (out / "moodle-restrictions.json").write_text(
+        json.dumps({"rules": rules, **closing}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
     writer.writerow(["pacchetto", "modulo", "livello", "obiettivo", "cluster", "voto_minimo", "voto_massimo",
@@ -496,7 +518,7 @@ def build(out: Path, strict: bool = False, course: CourseInfo | None = None, sou
     index = {"course": course.code, "course_iri": course.iri, "levels_state_id": course.levels_state_id,
              "packages": report.packages, "missing_sources": missing}
     (out / "packages.json").write_text(json.dumps(index, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    _write_restrictions(out, restriction_rules(course, specs))
+    _write_restrictions(out, restriction_rules(course, specs), closing_rules(course, specs))
     return report
 
 

@@ -203,6 +203,14 @@ def test_restriction_rules_give_each_learner_one_level_per_module(built):
                 expected = ("avanzato" if grade >= thresholds["avanzato"] else
                             "intermedio" if grade >= thresholds["intermedio"] else "base")
                 assert admitted == [expected], (module["code"], cluster, grade, admitted)
+    restrictions = json.loads((built / "moodle-restrictions.json").read_text(encoding="utf-8"))
+    final = restrictions["final_test"]["availability"]
+    assert final["op"] == "&" and len(final["c"]) == len(COURSE.modules)
+    for module, branch in zip(COURSE.modules, final["c"]):
+        assert [c["cm"] for c in branch["c"]] == [f"{{course module of fad-fse-{module['code']}-{lv}.zip}}"
+                                                  for lv in LEVELS]
+    assert restrictions["questionnaire"]["availability"]["c"] == [
+        {"type": "completion", "cm": "{course module of fad-fse-test-finale.zip}", "e": 1}]
     csv_lines = (built / "moodle-restrictions.csv").read_text(encoding="utf-8").splitlines()
     assert csv_lines[0].startswith("pacchetto;modulo;livello")
     assert len(csv_lines) - 1 == sum(len(r["bands"]) for r in rules)
