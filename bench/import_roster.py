@@ -5,7 +5,8 @@ disciplines, Moodle ids and usernames, emails) as a ``;``-separated UTF-8 CSV, c
 PostgreSQL database, brings it up to date with the migrations, imports the roster with
 ``courses.importing.import_roster`` in one transaction, then imports it again (every row
 unchanged) and a third time with 10% of the rows changed; prints rows/s and elapsed time for each
-pass and a final JSON line, and drops the database.
+pass; then imports the same roster as an XLSX workbook into another empty database; prints a final
+JSON line and drops the databases.
 
     python bench/import_roster.py                 # 60,000 rows
     python bench/import_roster.py --rows 5000     # smaller run
@@ -91,6 +92,19 @@ def to_csv(rows: list[dict]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def to_xlsx(rows: list[dict]) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(list(COLUMNS))
+    for values in rows:
+        sheet.append([int(values[c]) if c == "moodle_id" else (values[c] or None) for c in COLUMNS])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
 def timed_import(factory, content: bytes) -> tuple[float, object]:
     started = time.perf_counter()
     with session_scope(factory) as session:
@@ -136,11 +150,25 @@ def main() -> int:
     finally:
         drop()
 
+    # The same roster as an XLSX workbook, into an empty database.
+    workbook = to_xlsx(rows)
+    url, drop = create_scratch_database(ADMIN_URL, "fse_fad_bench_import")
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        elapsed, report = timed_import(make_session_factory(engine), workbook)
+        assert report.created == len(rows) and not report.problems, report.as_dict()
+        results["first_import_xlsx"] = {"seconds": round(elapsed, 2), "rows_per_s": round(len(rows) / elapsed)}
+        engine.dispose()
+    finally:
+        drop()
+
     for name, figures in results.items():
         print(f"{name:<24} {figures['seconds']:>7.2f} s  {figures['rows_per_s']:>8} rows/s")
-    first = results["first_import"]["seconds"]
+    first = max(results["first_import"]["seconds"], results["first_import_xlsx"]["seconds"])
     verdict = "PASS" if first < TARGET_SECONDS * len(rows) / 60_000 else "FAIL"
-    print(f"{verdict}: {len(rows)} rows imported in {first:.2f} s (target: 60,000 rows in under {TARGET_SECONDS:.0f} s)")
+    print(f"{verdict}: {len(rows)} rows imported in at most {first:.2f} s, CSV or XLSX "
+          f"(target: 60,000 rows in under {TARGET_SECONDS:.0f} s)")
     print(json.dumps({"rows": len(rows), **results, "verdict": verdict}))
     return 0 if verdict == "PASS" else 1
 

@@ -13,13 +13,14 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Iterator
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from courses import codice_fiscale as cf
+from courses import xlsx
 from courses.bulk import insert_rows, matching
 from courses.catalogue import Catalogue, default_catalogue
 from courses.models import Learner, LearnerIdentity, TrustMembership
@@ -146,18 +147,6 @@ def _decode(content: bytes) -> str:
                          rule="CSV in UTF-8 or Windows-1252, or XLSX") from None
 
 
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def _csv_records(content: bytes) -> Iterator[tuple[int, list[str]]]:
     text = _decode(content)
     first = text.split("\n", 1)[0]
@@ -170,18 +159,11 @@ def _csv_records(content: bytes) -> Iterator[tuple[int, list[str]]]:
 
 
 def _xlsx_records(content: bytes) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a damaged workbook
-        raise BadRequest("the XLSX workbook cannot be read", field="file", rule="a valid XLSX workbook") from None
-    try:
-        sheet = workbook.worksheets[0]
-        for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield line, [_cell_text(v) for v in row]
-    finally:
-        workbook.close()
+        yield from xlsx.rows(content)
+    except xlsx.XlsxError as exc:
+        raise BadRequest(f"the XLSX workbook cannot be read ({exc})", field="file",
+                         rule="a valid XLSX workbook") from None
 
 
 def read_roster(content: bytes) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
