@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 
 import jwt
 from flask import Blueprint, jsonify, request
-from marshmallow import ValidationError
 
 from courses.api import courses_runtime
 from fse_fad.auth import TOKEN_ISSUER, issue_token
 from fse_fad.errors import BadRequest, Forbidden, NotFound
-from fse_fad.web import require_role, runtime
+from fse_fad.openapi import documented
+from fse_fad.web import json_body, require_role, runtime
 from lrs.rules import is_iri, validate_agent
 from scorm_packages.schemas import LaunchInputSchema, LaunchSchema
 
@@ -51,18 +51,11 @@ def _launch_tokens_stay_in_xapi():
     return None
 
 
-def _body() -> dict:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise BadRequest("the body must be a JSON object", field="body", rule="JSON object")
-    try:
-        return LaunchInputSchema().load(payload)
-    except ValidationError as exc:
-        name, messages = next(iter(exc.messages.items()))
-        raise BadRequest(f"invalid field {name}", field=str(name), rule=" ".join(map(str, messages))) from None
-
-
 @blueprint.post("/launch")
+@documented("A short-lived launch token for xAPI content, bound to one learner and one course", tags=["launch"],
+            body=LaunchInputSchema,
+            responses={200: ("the launch parameters of the content, with the token in auth", LaunchSchema),
+                       404: ("no such course", "Error")})
 def launch():
     """A launch token for one learner and one course, with the launch parameters of the content."""
     principal = require_role("fad-platform")
@@ -70,7 +63,7 @@ def launch():
     if missing:
         raise Forbidden("the client needs the scopes of the content to issue launch tokens", field="Authorization",
                         rule=f"a client with scopes {' and '.join(LAUNCH_SCOPES)}")
-    body = _body()
+    body = json_body(LaunchInputSchema())
     config = runtime().config
     validate_agent(body["actor"], "actor")
     actor = {"objectType": "Agent", **body["actor"]}

@@ -427,3 +427,49 @@ def test_initial_assessment_reports_scores_per_objective(playwright_browser, sit
 
 def teardown_module(module):
     shutil.rmtree(ARTIFACTS / "tmp", ignore_errors=True)
+
+
+def _open_direct(browser, site: str, package: str, query: dict):
+    """As mod_tincanlaunch opens content: its own window, no SCORM API anywhere."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(10_000)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{site}/{package}/index.html?" + urllib.parse.urlencode(query))
+    page.errors = errors
+    return page
+
+
+def test_xapi_launch_without_an_lms_resumes_from_the_state_api(playwright_browser, site, lrs):
+    actor = {"objectType": "Agent", "mbox": "mailto:luca.bianchi@example.org"}
+    _put_levels(lrs, actor, {"m03": "avanzato"})
+    query, registration = _launch(lrs, actor, COURSE.iri_of("m03"))
+    page = _open_direct(playwright_browser, site, "fad-fse-m03", query)
+    page.locator(".livello[data-livello='avanzato']").wait_for(state="visible")
+    page.locator("button.avanti").click()
+    page.locator("button.avanti").click()
+    assert page.locator(".numero-pagina").inner_text().startswith("Pagina 3 di")
+    page.goto("about:blank")  # the learner closes the window
+    statements = _statements(lrs, registration)
+    assert _verbs(statements) == ["initialized", "progressed", "progressed", "progressed", "terminated"]
+    assert page.errors == []
+    page.close()
+
+    page = _open_direct(playwright_browser, site, "fad-fse-m03", query)  # the same registration
+    page.locator(".numero-pagina").wait_for(state="visible")
+    page.wait_for_function("document.querySelector('.numero-pagina').textContent.indexOf('Pagina 3') === 0")
+    _shot(page, "modulo-ripreso-xapi")
+    page.close()
+
+
+def test_a_module_without_an_assigned_level_asks_for_the_assessment(playwright_browser, site, lrs):
+    actor = {"objectType": "Agent", "account": {"homePage": HOME, "name": "1003"}}  # no levels document
+    query, registration = _launch(lrs, actor, COURSE.iri_of("m03"))
+    page = _open_direct(playwright_browser, site, "fad-fse-m03", query)
+    notice = page.locator(".avviso")
+    notice.wait_for(state="visible")
+    assert "valutazione iniziale" in notice.inner_text()
+    assert page.locator(".livello").count() == 3 and page.locator(".livello:visible").count() == 0
+    _shot(page, "livello-non-assegnato")
+    assert page.errors == []
+    page.close()
