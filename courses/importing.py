@@ -32,6 +32,7 @@ from fse_fad.errors import BadRequest, Problem
 COLUMNS = ("codice_fiscale", "cognome", "nome", "email", "azienda", "categoria", "professione", "disciplina",
            "rapporto", "moodle_id", "moodle_username")
 REQUIRED_COLUMNS = ("codice_fiscale", "cognome", "nome", "azienda", "categoria", "rapporto")
+HEADER_SEARCH_ROWS = 10
 HEADER_ALIASES = {"e_mail": "email", "mail": "email", "codicefiscale": "codice_fiscale", "cf": "codice_fiscale"}
 EMPLOYMENT = {
     "dipendente": "dipendente", "d": "dipendente",
@@ -153,9 +154,13 @@ def _csv_records(content: bytes) -> Iterator[tuple[int, list[str]]]:
     delimiter = max((";", ",", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
-    for record in reader:
-        yield start, [cell.strip() for cell in record]
-        start = reader.line_num + 1
+    try:
+        for record in reader:
+            yield start, [cell.strip() for cell in record]
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise BadRequest(f"line {start}: the CSV cannot be read ({exc})", field="file",
+                         rule="a CSV roster with cells of at most 128 KiB and balanced quotes") from None
 
 
 def _xlsx_records(content: bytes) -> Iterator[tuple[int, list[str]]]:
@@ -169,10 +174,16 @@ def _xlsx_records(content: bytes) -> Iterator[tuple[int, list[str]]]:
 def read_roster(content: bytes) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """The columns of the roster and its non-empty rows as (line, {column: text})."""
     records = _xlsx_records(content) if content.startswith(XLSX_MAGIC) else _csv_records(content)
+    # The header is the first row naming codice_fiscale: HR exports often start with a title.
     header: list[str] | None = None
-    for _line, cells in records:
-        if any(cells):
-            header = [normalize_header(c) for c in cells]
+    for seen, (_line, cells) in enumerate(r for r in records if any(r[1])):
+        names = [normalize_header(c) for c in cells]
+        if header is None:
+            header = names
+        if "codice_fiscale" in names:
+            header = names
+            break
+        if seen >= HEADER_SEARCH_ROWS:
             break
     if header is None:
         raise BadRequest("the roster is empty", field="file", rule="a header row and at least one row")

@@ -246,6 +246,17 @@ def test_path_needs_the_assessment_then_follows_it(http, admin, platform, xapi):
     assert other.status_code == 409
 
 
+def test_levels_follow_a_change_of_identity(http, admin, platform, xapi):
+    upload(http, admin, csv_bytes([row(1)]))
+    http.post(f"/api/v1/learners/{make_cf(1)}/assessment", headers=platform, json={"scores": SCORES})
+    old = {"account": {"homePage": MOODLE_WWWROOT, "name": "1001"}}
+    new = {"account": {"homePage": MOODLE_WWWROOT, "name": "9001"}}
+    assert read_state(http, xapi, old).status_code == 200
+    assert upload(http, admin, csv_bytes([row(1, moodle_id="9001")])).get_json()["updated"] == 1
+    assert read_state(http, xapi, old).status_code == 404
+    assert read_state(http, xapi, new).get_json()["levels"]["m07"] == "avanzato"
+
+
 def test_incomplete_assessment_is_refused(http, admin, platform):
     upload(http, admin, csv_bytes([row(1)]))
     given = answers({"accesso": 5, "integrazione": 5, "personalizzazione": 5, "policy": 5})

@@ -75,6 +75,14 @@ def test_headers_forgive_case_and_spacing(run, session_factory):
     assert report.created == 1 and report.problems == []
 
 
+def test_title_rows_above_the_header_are_skipped(run, session_factory):
+    content = "Elenco del personale al 31/12/2025;;\n\n".encode("cp1252") + csv_bytes([row(1), row(2, categoria="x")],
+                                                                                   encoding="cp1252")
+    with pytest.raises(RosterRejected) as info:
+        run(content)
+    assert [(p.line, p.column) for p in info.value.report.problems] == [(5, "categoria")]
+
+
 def test_cells_name_codes_or_names(run, session_factory):
     report = run(csv_bytes([row(1, azienda="usl toscana centro", categoria="2.VI", professione="Infermiere",
                                 disciplina="", rapporto="D")]))
