@@ -63,7 +63,7 @@ class Reference:
     disciplines: dict[int, Discipline]
 
     def __post_init__(self):
-        aliases: dict[str, dict[str, object]] = {"trust": {}, "category": {}, "profession": {}, "discipline": {}}
+        aliases: dict[str, dict[str, object]] = {"trust": {}, "category": {}, "profession": {}}
         for trust in self.trusts.values():
             aliases["trust"][lookup_key(trust.code)] = trust
             for name in (trust.name, *trust.aliases):
@@ -73,20 +73,22 @@ class Reference:
         for profession in self.professions.values():
             aliases["profession"][lookup_key(str(profession.code))] = profession
             aliases["profession"][lookup_key(profession.name)] = profession
-        for discipline in self.disciplines.values():
-            aliases["discipline"][lookup_key(str(discipline.code))] = discipline
+        by_profession: dict[int, dict[str, Discipline]] = {}
+        for profession in self.professions.values():
+            own = by_profession.setdefault(profession.code, {})
+            for discipline in profession.disciplines:
+                own[lookup_key(str(discipline.code))] = discipline
+                own[lookup_key(discipline.name)] = discipline
         object.__setattr__(self, "_aliases", aliases)
+        object.__setattr__(self, "_disciplines_of", by_profession)
 
     def find(self, kind: str, value: str):
-        """The trust, category, profession or discipline a roster cell names (code or name), or None."""
+        """The trust, category or profession a roster cell names (code or name), or None."""
         return self._aliases[kind].get(lookup_key(value))
 
     def find_discipline(self, profession: Profession, value: str) -> Discipline | None:
-        key = lookup_key(value)
-        for discipline in profession.disciplines:
-            if key in (lookup_key(str(discipline.code)), lookup_key(discipline.name)):
-                return discipline
-        return None
+        """The discipline of ``profession`` a roster cell names (code or name), or None."""
+        return self._disciplines_of.get(profession.code, {}).get(lookup_key(value))
 
     def is_trust(self, code: str) -> bool:
         return code in self.trusts
