@@ -18,6 +18,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,7 +76,8 @@ def db_execute(url: str, *sql: str) -> list:
 class ServerProcess:
     """``fse-fad serve`` in its own process group, with its environment and log in a temp dir."""
 
-    def __init__(self, db_url: str, port: int, workdir: Path, workers: int | None) -> None:
+    def __init__(self, db_url: str, port: int, workdir: Path, workers: int | None,
+                 log_level: str | None = None) -> None:
         self.port = port
         self.public_url = f"http://127.0.0.1:{port}"
         self.workdir = workdir
@@ -84,10 +86,11 @@ class ServerProcess:
             "FSE_FAD_DATABASE_URL": db_url,
             "FSE_FAD_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(36)).decode(),
             "FSE_FAD_PUBLIC_URL": self.public_url,
-            "FSE_FAD_LOG_LEVEL": "warning",
         })
         if workers:
             self.env["FSE_FAD_WORKERS"] = str(workers)
+        if log_level:
+            self.env["FSE_FAD_LOG_LEVEL"] = log_level
         self.log_path = workdir / "server.log"
         self.proc: subprocess.Popen | None = None
 
@@ -574,6 +577,8 @@ def main() -> int:
     parser.add_argument("--single-clients", type=int, default=16)
     parser.add_argument("--get-clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=0, help="FSE_FAD_WORKERS for the server (0: its default)")
+    parser.add_argument("--log-level", default=None,
+                        help="FSE_FAD_LOG_LEVEL for the server (default: its own, info: one access line per request)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
     parser.add_argument("--phase-time-limit", type=float, default=600.0, help="seconds, per HTTP phase")
@@ -590,13 +595,14 @@ def main() -> int:
 
     db_url = f"{args.pg}/{args.db}"
     workdir = Path(tempfile.mkdtemp(prefix="lrs-load-"))
-    server = ServerProcess(db_url, args.port, workdir, args.workers or None)
+    server = ServerProcess(db_url, args.port, workdir, args.workers or None, args.log_level)
     monitor: RssMonitor | None = None
     results: dict[str, dict] = {}
     rows: list[tuple[str, dict]] = []
     info: dict = {"quick": args.quick, "db": args.db, "port": args.port, "cpu_count": os.cpu_count(),
                   "load_mode": args.load, "batch_clients": args.batch_clients,
-                  "single_clients": args.single_clients, "get_clients": args.get_clients}
+                  "single_clients": args.single_clients, "get_clients": args.get_clients,
+                  "load_average_at_start": os.getloadavg()[0]}
     rng = random.Random(args.seed)
 
     def record(result: PhaseResult) -> None:
@@ -718,6 +724,9 @@ def main() -> int:
         if monitor is not None:
             monitor.stop()
         server.stop()
+        if sys.exc_info()[0] is not None:
+            print(f"server log (tail):\n{server.log_tail()}", file=sys.stderr)
+        shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep_db:
             try:
                 admin(args.pg, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
