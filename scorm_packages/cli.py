@@ -52,9 +52,10 @@ def import_command(package: Path, registry: Path, iri_base: str | None, dry_run:
     from scorm_packages.importing import PackageRefused, open_package, register
 
     if iri_base is None:
-        from fse_fad.cli import _config
+        from fse_fad.config import Config
 
-        iri_base = f"{_config().public_url}/scorm"
+        # Only the public URL is needed: no secret key is read or generated for it.
+        iri_base = f"{Config.from_env(secret_key='not-used').public_url}/scorm"
     try:
         imported = open_package(package)
         elements = imported.elements(iri_base) if dry_run else register(imported, registry, iri_base)

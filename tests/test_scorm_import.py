@@ -184,6 +184,7 @@ def test_cli_import(built, tmp_path, monkeypatch):
     out = json.loads(result.output)
     assert out["scorm_version"] == "1.2" and out["registered"] is True
     assert out["elements"][0]["mastery_score"] == 75
+    assert not (tmp_path / "fse-fad.secret").exists()  # importing needs no secret key
     registry = json.loads((tmp_path / "scorm-registry.json").read_text(encoding="utf-8"))
     assert [e["iri"] for e in registry["elements"]] == [COURSE.iri_of("test-finale")]
 

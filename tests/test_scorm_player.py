@@ -11,7 +11,6 @@ import functools
 import http.server
 import json
 import re
-import shutil
 import threading
 import time
 import urllib.parse
@@ -167,7 +166,9 @@ def _statements(lrs: ServerProcess, registration: str, until_verb: str = "termin
         status, body = _request(f"{lrs.url}/xapi/statements?registration={registration}&limit=500&ascending=true",
                                 lrs.admin)
         assert status == 200, body
-        statements = json.loads(body)["statements"]
+        # In the order they happened: a request still in flight when the window closes may be
+        # stored after the last ones, which leave at once.
+        statements = sorted(json.loads(body)["statements"], key=lambda s: s["timestamp"])
         if any(s["verb"]["id"].endswith("/" + until_verb) for s in statements) or time.monotonic() > deadline:
             return statements
 
@@ -255,6 +256,10 @@ def test_module_at_the_level_of_the_state_document(playwright_browser, site, lrs
             assert form.locator(".spiegazione").is_visible()
             answered += 1
             _shot(page, "autoverifica")
+        if index == total - 1:  # on the last page the arrow key does not end the module
+            page.keyboard.press("ArrowRight")
+            assert frame.locator(".numero-pagina").inner_text() == f"Pagina {total} di {total}"
+            assert not any(c["name"] == "LMSFinish" for c in _calls(page))
         frame.locator("button.avanti").click()
     assert answered >= 2
     frame.locator(".chiusura").wait_for(state="visible")
@@ -302,6 +307,11 @@ def test_a_module_resumes_where_the_learner_left(playwright_browser, site):
     page, frame = _open(playwright_browser, site, "fad-fse-m05-base")  # a plain mod_scorm launch: no xAPI
     frame.locator("button.avanti").click()
     frame.locator("button.avanti").click()
+    # jumping to the last page through the table of contents does not complete the module
+    frame.locator("button.pulsanti-indice").click()
+    frame.locator(".indice a").last.click()
+    assert "apri anche le pagine 4" in frame.locator(".avviso").inner_text()
+    frame.locator(".indice a").nth(2).evaluate("a => a.click()")
     _close_sco(page)
     calls = _calls(page)
     _check_protocol(calls)
@@ -321,6 +331,20 @@ def test_a_module_resumes_where_the_learner_left(playwright_browser, site):
     reads = [c["args"][0] for c in _calls(page) if c["name"] == "LMSGetValue"]
     assert "cmi.suspend_data" in reads and "cmi.core.lesson_location" in reads
     _shot(page, "modulo-ripreso")
+    page.close()
+
+
+def test_review_mode_changes_nothing(playwright_browser, site):
+    done = json.dumps({"v": 1, "l": None, "p": 4, "s": [0, 1, 2, 3, 4], "c": {}, "r": {}, "d": 1, "x": 85})
+    cmi = {"cmi.core.lesson_mode": "review", "cmi.core.lesson_status": "passed", "cmi.core.score.raw": "85",
+           "cmi.core.entry": "", "cmi.suspend_data": done, "cmi.core.lesson_location": "4"}
+    page, frame = _open(playwright_browser, site, "fad-fse-test-finale", cmi=cmi)
+    assert "85%" in frame.locator(".risultato").inner_text()
+    assert frame.locator("button.invia").is_disabled()
+    _close_sco(page)
+    calls = _calls(page)
+    assert [c["name"] for c in calls if c["name"] == "LMSSetValue"] == []
+    assert calls[0]["name"] == "LMSInitialize" and calls[-1]["name"] == "LMSFinish"
     page.close()
 
 
@@ -423,10 +447,6 @@ def test_initial_assessment_reports_scores_per_objective(playwright_browser, sit
         o["code"]: (100 if o["code"] == first else 0) for o in COURSE.data["objectives"]}
     assert "passed" not in _verbs(statements) and "failed" not in _verbs(statements)
     page.close()
-
-
-def teardown_module(module):
-    shutil.rmtree(ARTIFACTS / "tmp", ignore_errors=True)
 
 
 def _open_direct(browser, site: str, package: str, query: dict):

@@ -71,7 +71,7 @@
   }
 
   var lms = {
-    api: null, active: false, finished: false,
+    api: null, active: false, finished: false, review: false,
     start: function () {
       this.api = findAPI(window);
       if (!this.api && window.opener) { try { this.api = findAPI(window.opener); } catch (e) { this.api = null; } }
@@ -85,7 +85,8 @@
       return value === null || value === undefined ? "" : String(value);
     },
     set: function (name, value) {
-      if (!this.active || this.finished) { return false; }
+      // In review mode the LMS shows a finished attempt again: nothing of it may change.
+      if (!this.active || this.finished || this.review) { return false; }
       return String(this.api.LMSSetValue(name, String(value))) === "true";
     },
     commit: function () { if (this.active && !this.finished) { this.api.LMSCommit(""); } },
@@ -140,15 +141,17 @@
       this.queue.push(statement);
       this.flush(false);
     },
-    // One request at a time keeps the statements in order; when the page goes away, whatever is
-    // still queued leaves at once in a keepalive request.
-    flush: function (keepalive) {
+    // One request at a time keeps the statements in order. Every request is a keepalive one (within
+    // the browser's 64 KB budget), so that what is in flight when the window closes still arrives;
+    // when the page goes away, whatever is still queued leaves at once (``now``).
+    flush: function (now) {
       var self = this;
-      if (!this.launch || !this.queue.length || (this.inflight && !keepalive)) { return; }
-      var batch = this.queue.splice(0, 50);
+      if (!this.launch || !this.queue.length || (this.inflight && !now)) { return; }
+      var batch = this.queue.splice(0, 20);
+      var body = JSON.stringify(batch);
       this.inflight += 1;
       fetch(this.launch.endpoint + "statements", {
-        method: "POST", headers: this.headers(true), body: JSON.stringify(batch), keepalive: !!keepalive, mode: "cors"
+        method: "POST", headers: this.headers(true), body: body, keepalive: body.length < 60000, mode: "cors"
       }).then(function (response) {
         self.inflight -= 1;
         if (response.ok || (response.status >= 400 && response.status < 500 && response.status !== 429)) {
@@ -178,10 +181,11 @@
         .then(function (response) { return response.ok ? response.json() : null; })
         .catch(function () { return null; });
     },
-    putState: function (activityId, stateId, registration, value, keepalive) {
+    putState: function (activityId, stateId, registration, value) {
       if (!this.launch) { return; }
+      var body = JSON.stringify(value);
       fetch(this.stateUrl(activityId, stateId, registration), {
-        method: "PUT", headers: this.headers(true), body: JSON.stringify(value), keepalive: !!keepalive, mode: "cors"
+        method: "PUT", headers: this.headers(true), body: body, keepalive: body.length < 60000, mode: "cors"
       }).catch(function () { /* resuming is a convenience */ });
     }
   };
@@ -285,14 +289,22 @@
   }
 
   function save(commit) {
-    var json = suspendData();
     if (lms.active) {
       lms.set("cmi.core.lesson_location", String(state.page));
-      lms.set("cmi.suspend_data", json);
+      lms.set("cmi.suspend_data", suspendData());
       if (commit) { lms.commit(); }
-    } else if (xapi.launch) {
-      xapi.putState(resumeActivity(), config.resumeStateId, xapi.launch.registration, JSON.parse(json), false);
     }
+  }
+
+  // Without an LMS the resume data go to an xAPI State document, written when the page is hidden
+  // or closed (not at every page: concurrent writes could land out of order), never twice alike.
+  var savedResume = null;
+  function saveResume() {
+    if (lms.active || !xapi.launch) { return; }
+    var json = suspendData();
+    if (json === savedResume) { return; }
+    savedResume = json;
+    xapi.putState(resumeActivity(), config.resumeStateId, xapi.launch.registration, JSON.parse(json));
   }
 
   function resumeActivity() { return xapi.launch && xapi.launch.activityId || config.activity.id; }
@@ -338,14 +350,20 @@
     onPageShown(index, firstVisit);
   }
 
-  // A module progresses when the learner opens a page for the first time (going back is not progress).
+  // A module progresses when the learner opens a page for the first time (going back is not
+  // progress), and is completed when every page has been opened.
   function onPageShown(index, firstVisit) {
     if (config.kind === "module") {
+      var unseen = pages.map(function (_p, i) { return i; }).filter(function (i) { return !state.visited[i]; });
       if (firstVisit) {
-        var progress = Math.round(100 * Object.keys(state.visited).length / pages.length);
-        emit("progressed", { extensions: progressExtension(progress) }, { page: index + 1 });
+        emit("progressed", { extensions: progressExtension(Math.round(100 * (pages.length - unseen.length) / pages.length)) },
+          { page: index + 1 });
       }
-      if (index === pages.length - 1) { completeModule(); }
+      if (!unseen.length) { completeModule(); }
+      else if (index === pages.length - 1 && !state.done) {
+        notice("Per completare il modulo apri anche " + (unseen.length === 1 ? "la pagina " : "le pagine ") +
+          unseen.map(function (i) { return i + 1; }).join(", ") + " (dall'indice o con «Indietro»).", true);
+      }
     }
     save(true);
   }
@@ -374,7 +392,8 @@
       if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
       var tag = event.target && event.target.tagName;
       if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") { return; }
-      if (event.key === "ArrowRight") { event.preventDefault(); if (!$(".avanti", controls).disabled) { go(1); } }
+      // The arrows turn pages; ending the activity takes the button, never a stray key press.
+      if (event.key === "ArrowRight") { event.preventDefault(); if (state.page < pages.length - 1) { go(1); } }
       if (event.key === "ArrowLeft") { event.preventDefault(); go(-1); }
     });
     var toc = $(".indice", levelRoot);
@@ -701,9 +720,8 @@
       lms.set("cmi.suspend_data", suspendData());
       lms.commit();
       lms.finish();
-    } else if (xapi.launch) {
-      xapi.putState(resumeActivity(), config.resumeStateId, xapi.launch.registration, JSON.parse(suspendData()), true);
     }
+    saveResume();
     emit("terminated", { duration: isoDuration(seconds) });
     xapi.flush(true);
     if (byLearner) {
@@ -780,6 +798,7 @@
   function start() {
     xapi.launch = launchParams();
     if (lms.start()) {
+      lms.review = lms.get("cmi.core.lesson_mode") === "review";
       var status = lms.get("cmi.core.lesson_status");
       if (lms.get("cmi.suspend_data")) {
         try { restore(JSON.parse(lms.get("cmi.suspend_data"))); } catch (e) { /* start afresh */ }
@@ -797,6 +816,9 @@
     ]).then(function (docs) { begin(docs[0], docs[1]); });
   }
 
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") { saveResume(); xapi.flush(true); }
+  });
   window.addEventListener("pagehide", function () { finish(false); });
   window.addEventListener("beforeunload", function () { finish(false); });
   window.fsePlayer = { state: state, lms: lms, xapi: xapi, finish: finish, config: config };
