@@ -161,3 +161,40 @@ def list_command(as_json: bool) -> None:
         return
     for row in rows:
         click.echo(f"{row['code']}  {row['kind']}  {row['hours']:g} h  {row['target_learners']}  {row['title']}")
+
+
+@click.group("progress", help=_("Learner progress, kept from the statements."))
+def progress_group() -> None:
+    pass
+
+
+@progress_group.command("rebuild", help=_("Recompute every learner's progress from the stored statements."))
+@click.option("--json", "as_json", is_flag=True, default=False, help=_("Print JSON."))
+def rebuild_command(as_json: bool) -> None:
+    """One transaction: what it replaces stays readable until it commits, and a failure changes
+    nothing. On PostgreSQL it first locks the facts table, so that statements stored meanwhile
+    wait for it (instead of racing it) and are then projected as usual."""
+    from sqlalchemy import func, select, text
+
+    from courses.models import LearnerProgress, ProgressFact
+    from courses.projection import rebuild
+
+    _config, factory, catalogue, moodle = _runtime()
+
+    def work(session):
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("LOCK TABLE courses_progress_facts IN EXCLUSIVE MODE"))
+        facts = rebuild(session, catalogue, moodle)
+        learners = session.scalar(select(func.count(func.distinct(LearnerProgress.learner_id))))
+        unmatched = session.scalar(select(func.count(func.distinct(ProgressFact.agent_key)))
+                                   .where(ProgressFact.learner_id.is_(None)))
+        return {"facts": facts, "learners": learners or 0, "unmatched_agents": unmatched or 0}
+
+    click.echo(_("Rebuilding learner progress from the statements..."), err=True)
+    counts = _run(factory, work)
+    if as_json:
+        _echo_json(counts)
+        return
+    click.echo(_("Progress rebuilt: %(facts)d facts from the statements, %(learners)d learner(s) with progress, "
+                 "%(unmatched)d agent(s) matching no learner.", facts=counts["facts"], learners=counts["learners"],
+                 unmatched=counts["unmatched_agents"]))
