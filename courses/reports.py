@@ -240,9 +240,10 @@ def band_of(points: int) -> int:
 def assessments(session: Session, catalogue: Catalogue, *, group_by: str, course_code: str | None = None,
                 trust: str | None = None, locale: str = DEFAULT_LOCALE) -> dict:
     """Per group and objective: the learners assessed, how many got each level, the mean score and
-    the distribution of the scores in bands of ten points. One statement: a GROUP BY per objective
-    (group, level, whole points: at most 101 points per level), joined with UNION ALL; the bands
-    are summed here. The cluster is the one whose rules gave the levels (the assessment's)."""
+    the distribution of the scores in bands of ten points. One statement: the scores and levels
+    read once per assessment, then a GROUP BY per objective (group, level, whole points: at most
+    101 points per level) joined with UNION ALL; the bands are summed here. The cluster is the one
+    whose rules gave the levels (the assessment's)."""
     if group_by not in ASSESSMENT_GROUPS:
         raise BadRequest(f"cannot group assessments by {group_by}", field="group_by",
                          rule=f"one of {', '.join(ASSESSMENT_GROUPS)}")
@@ -252,18 +253,21 @@ def assessments(session: Session, catalogue: Catalogue, *, group_by: str, course
     first_module = {}
     for module in sorted(course.modules, key=lambda m: m["number"]):
         first_module.setdefault(module["objective"], module["code"])
-    parts = []
+    # Each score and level read from the JSON once per assessment (a CTE), then grouped per objective.
+    columns = [key.label("key")]
     for index, objective in enumerate(objectives):
-        score = Assessment.scores[objective["code"]].as_float()
-        level = Assessment.levels[first_module[objective["code"]]].as_string()
+        columns += [Assessment.levels[first_module[objective["code"]]].as_string().label(f"level_{index}"),
+                    Assessment.scores[objective["code"]].as_float().label(f"score_{index}")]
+    assessed = select(*columns).select_from(Assessment).where(Assessment.course_code == course.code)
+    if group_by == "trust" or trust is not None:
+        assessed = assessed.join(Learner, Learner.id == Assessment.learner_id).where(*_in_trust(trust))
+    assessed = assessed.cte("assessed")
+    parts = []
+    for index in range(len(objectives)):
+        level, score = assessed.c[f"level_{index}"], assessed.c[f"score_{index}"]
         points = whole_points(score)
-        part = (select(literal(index).label("objective"), key.label("key"), level.label("level"),
-                       points.label("points"), func.count().label("learners"), func.sum(score).label("total"))
-                .select_from(Assessment)
-                .where(Assessment.course_code == course.code, score.is_not(None)).group_by(key, level, points))
-        if group_by == "trust" or trust is not None:
-            part = part.join(Learner, Learner.id == Assessment.learner_id).where(*_in_trust(trust))
-        parts.append(part)
+        parts.append(select(literal(index), assessed.c.key, level, points, func.count(), func.sum(score))
+                     .where(score.is_not(None)).group_by(assessed.c.key, level, points))
     found = session.execute(union_all(*parts)).all() if parts else []
     label = _labels(catalogue, group_by, course, locale)
     groups: dict[tuple[str, int], dict] = {}
