@@ -121,6 +121,11 @@ def erase_learner(session: Session, codice_fiscale: str, trust: str | None = Non
         if course is not None:
             _delete_levels_state(session, course, keys)
     session.execute(delete(LearnerIdentity).where(LearnerIdentity.learner_id == learner.id))
+    # The statements stay in the LRS: their agents are remembered only as one-way hashes, so that a
+    # rebuild still counts them for this (nameless) learner and never lists them as unmatched.
+    from courses.projection import forget_agents
+
+    forget_agents(session, learner.id, keys)
     for assessment in assessments_of(session, learner.id):
         assessment.answers = None
     learner.codice_fiscale = None
@@ -230,6 +235,9 @@ def record_assessment(session: Session, codice_fiscale: str, *, answers: dict[st
     session.add(assessment)
     session.flush()
     write_levels_state(session, course, assessment, [i.agent_key for i in learner_agents(session, learner.id)])
+    from courses.projection import refresh
+
+    refresh(session, [learner.id], catalogue)
     return assessment, True
 
 

@@ -9,6 +9,7 @@ must agree with what was built incrementally.
 """
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timezone
@@ -39,6 +40,43 @@ def _fact(row: ProgressFact) -> Fact:
                 row.duration_seconds, row.data or {})
 
 
+ERASED_PREFIX = "erased:"
+
+
+def erased_key(agent_key: str) -> str:
+    return ERASED_PREFIX + hashlib.sha256(agent_key.encode("utf-8")).hexdigest()
+
+
+def owners_of(session: Session, agent_keys: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """The learner of each agent key, and the key to keep in its facts: the key itself, or its hash
+    when the learner was erased (an erased learner's agents are known only by hash)."""
+    keys = set(agent_keys)
+    if not keys:
+        return {}
+    owners = {key: (learner_id, key) for key, learner_id in session.execute(
+        select(LearnerIdentity.agent_key, LearnerIdentity.learner_id).where(LearnerIdentity.agent_key.in_(keys)))}
+    missing = {erased_key(k): k for k in keys - set(owners)}
+    if missing:
+        for hashed, learner_id in session.execute(select(LearnerIdentity.agent_key, LearnerIdentity.learner_id)
+                                                  .where(LearnerIdentity.agent_key.in_(missing))):
+            owners[missing[hashed]] = (learner_id, hashed)
+    return owners
+
+
+def _owned_fact_row(fact: Fact, owners: dict[str, tuple[int, str]]) -> dict:
+    learner_id, key = owners.get(fact.agent_key, (None, fact.agent_key))
+    return {**_fact_row(fact, learner_id), "agent_key": key}
+
+
+def forget_agents(session: Session, learner_id: int, agent_keys: Iterable[str]) -> None:
+    """After a GDPR erasure: the learner's agents are kept as hashes only, in the identities and facts."""
+    for key in set(agent_keys):
+        hashed = erased_key(key)
+        session.add(LearnerIdentity(agent_key=hashed, learner_id=learner_id, kind="erased", agent={}))
+        session.execute(update(ProgressFact).where(ProgressFact.agent_key == key).values(agent_key=hashed))
+    session.flush()
+
+
 @dataclass
 class Projector:
     """The LRS listener that keeps progress: called in the transaction that stores statements."""
@@ -57,10 +95,9 @@ class Projector:
                 ProgressFact.statement_id.in_(voided), ProgressFact.learner_id.is_not(None)))}
             session.execute(delete(ProgressFact).where(ProgressFact.statement_id.in_(voided)))
         if facts:
-            owners = dict(session.execute(select(LearnerIdentity.agent_key, LearnerIdentity.learner_id).where(
-                LearnerIdentity.agent_key.in_({f.agent_key for f in facts}))).all())
-            session.execute(insert(ProgressFact), [_fact_row(f, owners.get(f.agent_key)) for f in facts])
-            affected |= {owners[f.agent_key] for f in facts if f.agent_key in owners}
+            owners = owners_of(session, {f.agent_key for f in facts})
+            session.execute(insert(ProgressFact), [_owned_fact_row(f, owners) for f in facts])
+            affected |= {owners[f.agent_key][0] for f in facts if f.agent_key in owners}
         if affected:
             refresh(session, affected, self.catalogue)
 
@@ -189,7 +226,19 @@ def rebuild(session: Session, catalogue: Catalogue, moodle: MoodleMapping, batch
     session.execute(delete(LearnerProgress))
     session.execute(delete(ProgressFact))
     interpreter = Interpreter(catalogue, moodle)
-    owners = dict(session.execute(select(LearnerIdentity.agent_key, LearnerIdentity.learner_id)).all())
+    identities = dict(session.execute(select(LearnerIdentity.agent_key, LearnerIdentity.learner_id)).all())
+    owners: dict[str, tuple[int, str]] = {}
+
+    def owner(key: str) -> tuple[int, str] | None:
+        if key not in owners:
+            if key in identities:
+                owners[key] = (identities[key], key)
+            elif erased_key(key) in identities:
+                owners[key] = (identities[erased_key(key)], erased_key(key))
+            else:
+                return None
+        return owners[key]
+
     made = 0
     rows = []
     stream = session.execute(select(Statement.body).where(Statement.voided.is_(False)).order_by(Statement.pk)
@@ -198,7 +247,8 @@ def rebuild(session: Session, catalogue: Catalogue, moodle: MoodleMapping, batch
         fact = interpreter.interpret(body)
         if fact is None:
             continue
-        rows.append(_fact_row(fact, owners.get(fact.agent_key)))
+        found = owner(fact.agent_key)
+        rows.append(_owned_fact_row(fact, {fact.agent_key: found} if found else {}))
         if len(rows) >= batch:
             session.execute(insert(ProgressFact), rows)
             made += len(rows)

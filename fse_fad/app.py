@@ -6,6 +6,7 @@ import time
 import uuid
 
 from flask import Flask, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -24,6 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     configure_logs(config.log_level)
     app = Flask(__name__)
+    app.json = SafeJSONProvider(app)
     app.config["SECRET_KEY"] = config.secret_key
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.json.sort_keys = False
@@ -93,6 +95,16 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
+class SafeJSONProvider(DefaultJSONProvider):
+    """Bodies nested deeper than the parser's recursion allows are invalid JSON (a 400), not a crash."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
@@ -112,6 +124,9 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         body = {"status": exc.code, "message": exc.description or exc.name}
+        if exc.code in (400, 415):
+            # Raised by the framework while reading the request: the body is what was wrong.
+            body["errors"] = [{"field": "body", "rule": exc.description or exc.name}]
         response = jsonify(body)
         response.status_code = exc.code or 500
         if exc.code == 405 and getattr(exc, "valid_methods", None):

@@ -9,6 +9,11 @@ class Problem:
     field: str
     rule: str
 
+    def __post_init__(self):
+        # A parameter or key with an empty name is still named, so that the client can find it.
+        if not self.field:
+            self.field = "(unnamed)"
+
     def as_dict(self) -> dict:
         return {"field": self.field, "rule": self.rule}
 

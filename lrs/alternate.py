@@ -77,6 +77,7 @@ class AlternateRequestSyntax:
 
     @staticmethod
     def _bad_request(start_response, field: str, rule: str):
+        field = field or "(unnamed)"
         body = json.dumps({"status": 400, "message": f"{field}: {rule}",
                            "errors": [{"field": field, "rule": rule}]}).encode()
         start_response("400 Bad Request", [("Content-Type", "application/json"), ("Content-Length", str(len(body))),

@@ -70,10 +70,11 @@ def _args(allowed: set[str]) -> dict[str, str]:
     args = {}
     for name in request.args:
         if name not in allowed:
-            raise BadRequest(f"unknown parameter {name!r}", field=name, rule=f"one of {', '.join(sorted(allowed))}")
+            raise BadRequest(f"unknown parameter {name!r}", field=name or "query",
+                             rule=f"one of {', '.join(sorted(allowed)) or 'no parameters'}")
         values = request.args.getlist(name)
         if len(values) > 1:
-            raise BadRequest(f"parameter {name!r} given more than once", field=name, rule="at most once")
+            raise BadRequest(f"parameter {name!r} given more than once", field=name or "query", rule="at most once")
         args[name] = values[0]
     return args
 
@@ -90,7 +91,7 @@ def _bool_arg(args: dict, name: str) -> bool:
 def _json_arg(args: dict, name: str):
     try:
         return json.loads(args[name])
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadRequest(f"{name} must be JSON", field=name, rule="a JSON object") from None
 
 
@@ -185,8 +186,9 @@ def _sha2_matches(sha2: str, content: bytes) -> bool:
 def _load_json(raw: bytes, field: str):
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body is not valid JSON", field=field, rule="valid JSON (UTF-8)") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("the body is not valid JSON", field=field, rule="valid JSON (UTF-8), nested at most "
+                         "a few hundred levels") from None
 
 
 def _check_attachments(statements: list[dict], attachments: dict[str, tuple[str, bytes]]) -> None:

@@ -175,3 +175,36 @@ def test_rebuild_agrees_with_incremental_progress(http, xapi, session_factory, c
     with session_scope(session_factory) as session:
         rebuild(session, catalogue, load_mapping(config.moodle_mapping, catalogue))
     assert snapshot() == incremental
+
+
+def test_an_assessment_recorded_through_the_api_counts_as_progress(session_factory):
+    from courses.operations import record_assessment
+
+    import_learners(session_factory, 1)
+    with session_scope(session_factory) as session:
+        record_assessment(session, make_cf(1), scores={"accesso": 80, "integrazione": 60,
+                                                       "personalizzazione": 20, "policy": 40})
+    assessed = progress(session_factory, 1)
+    assert assessed.status == "assessed" and assessed.objective_scores["accesso"] == 80
+
+
+def test_erasure_keeps_counting_through_a_rebuild_and_lists_nothing_as_unmatched(http, xapi, session_factory, config):
+    from courses.operations import erase_learner
+    from courses.projection import unmatched
+
+    import_learners(session_factory, 1)
+    post(http, xapi, as_learner(full_course(), 1))
+    with session_scope(session_factory) as session:
+        learner_id = erase_learner(session, make_cf(1))
+    catalogue = default_catalogue()
+    with session_scope(session_factory) as session:
+        rebuild(session, catalogue, load_mapping(config.moodle_mapping, catalogue))
+        row = session.get(LearnerProgress, (learner_id, FAD.code))
+        assert row is not None and row.status == "completed"
+        assert unmatched(session)[0] == 0
+        keys = session.scalars(select(ProgressFact.agent_key)).all()
+        assert keys and all(k.startswith("erased:") for k in keys)
+    # Statements that arrive after the erasure still count for the nameless learner.
+    post(http, xapi, as_learner(full_course(), 1)[:3])
+    with session_scope(session_factory) as session:
+        assert unmatched(session)[0] == 0
