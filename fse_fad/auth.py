@@ -11,7 +11,10 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 import uuid
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -213,3 +216,43 @@ def authenticate_header(session: Session, header: str | None, secret_key: str, p
     if scheme == "bearer" and value:
         return authenticate_bearer(session, value, secret_key, public_url)
     raise Unauthorized("unsupported authorization scheme", field="Authorization", rule="Basic or Bearer credentials")
+
+
+class FailureThrottle:
+    """Refuses a source that failed to authenticate too often in a sliding window (429), before
+    its credentials are even checked, so that guessing is slow. Kept in each worker's memory,
+    bounded in size: a guesser spread over workers meets each worker's limit in turn."""
+
+    def __init__(self, limit: int = 20, window_seconds: float = 300.0, max_sources: int = 10_000):
+        self.limit = limit
+        self.window = window_seconds
+        self.max_sources = max_sources
+        self._failures: OrderedDict[str, deque] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _recent(self, source: str, now: float) -> deque | None:
+        failures = self._failures.get(source)
+        if failures is not None:
+            while failures and failures[0] <= now - self.window:
+                failures.popleft()
+        return failures
+
+    def retry_after(self, source: str, now: float | None = None) -> int:
+        """Seconds until the source may try again; 0 when it may now."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            failures = self._recent(source, now)
+            if failures is None or len(failures) < self.limit:
+                return 0
+            return max(1, int(failures[0] + self.window - now) + 1)
+
+    def failed(self, source: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            failures = self._recent(source, now)
+            if failures is None:
+                failures = self._failures[source] = deque()
+            failures.append(now)
+            self._failures.move_to_end(source)
+            while len(self._failures) > self.max_sources:
+                self._failures.popitem(last=False)

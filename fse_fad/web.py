@@ -8,10 +8,10 @@ from flask import current_app, g, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from fse_fad.auth import Principal, authenticate_header
+from fse_fad.auth import FailureThrottle, Principal, authenticate_header
 from fse_fad.config import Config
 from fse_fad.db import run_in_transaction
-from fse_fad.errors import BadRequest, Forbidden
+from fse_fad.errors import ApiError, BadRequest, Forbidden, Unauthorized
 
 T = TypeVar("T")
 
@@ -23,6 +23,7 @@ class Runtime:
     session_factory: sessionmaker[Session]
     # Functions called in the storing transaction of every statement batch (see lrs.statements).
     statement_listeners: list = field(default_factory=list)
+    auth_failures: FailureThrottle = field(default_factory=FailureThrottle)
 
 
 def runtime() -> Runtime:
@@ -36,12 +37,27 @@ def db() -> Session:
     return g.db
 
 
+class TooManyFailures(ApiError):
+    status = 429
+
+
 def current_principal() -> Principal:
     if "principal" not in g:
         rt = runtime()
         session = db()
-        g.principal = authenticate_header(session, request.headers.get("Authorization"),
-                                          rt.config.secret_key, rt.config.public_url)
+        source = request.remote_addr or "unknown"
+        wait = rt.auth_failures.retry_after(source)
+        if wait:
+            raise TooManyFailures("too many failed authentications: try again later", field="Authorization",
+                                  rule=f"at most {rt.auth_failures.limit} failures in {int(rt.auth_failures.window)} s",
+                                  headers={"Retry-After": str(wait)})
+        try:
+            g.principal = authenticate_header(session, request.headers.get("Authorization"),
+                                              rt.config.secret_key, rt.config.public_url)
+        except Unauthorized:
+            if request.headers.get("Authorization"):
+                rt.auth_failures.failed(source)
+            raise
         # Release the read transaction (and on SQLite its lock) before the real work begins.
         session.rollback()
     return g.principal

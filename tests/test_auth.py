@@ -78,3 +78,19 @@ def test_revoked_client_and_its_tokens_stop_working(http, make_client, session_f
 def test_health_and_readiness_need_no_credentials(http):
     assert http.get("/health").get_json() == {"status": "ok"}
     assert http.get("/ready").get_json() == {"status": "ready"}
+
+
+def test_repeated_failures_are_throttled_then_forgiven(app, http, make_client):
+    from fse_fad.auth import FailureThrottle
+
+    key, secret = make_client()
+    throttle = app.extensions["fse_fad"].auth_failures = FailureThrottle(limit=5, window_seconds=60)
+    wrong = {**XAPI_HEADERS, **basic_auth(key, "guess")}
+    assert [http.get("/xapi/statements", headers=wrong).status_code for _ in range(5)] == [401] * 5
+    refused = http.get("/xapi/statements", headers={**XAPI_HEADERS, **basic_auth(key, secret)})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert refused.get_json()["errors"][0]["field"] == "Authorization"
+    # Past the window the source may try again, and the right secret works.
+    for source in list(throttle._failures):
+        throttle._failures[source] = type(throttle._failures[source])(t - 61 for t in throttle._failures[source])
+    assert http.get("/xapi/statements", headers={**XAPI_HEADERS, **basic_auth(key, secret)}).status_code == 200
