@@ -163,6 +163,71 @@ def list_command(as_json: bool) -> None:
         click.echo(f"{row['code']}  {row['kind']}  {row['hours']:g} h  {row['target_learners']}  {row['title']}")
 
 
+PART_LABELS = {"enrolment": _("enrolment"), "assessment": _("initial assessment"), "module": _("modules"),
+               "final-test": _("final test"), "questionnaire": _("questionnaire"), "course": _("course completion")}
+
+
+@click.command("simulate", help=_("Simulate the FAD platform against a running server: import a roster, send its "
+                                  "learners' statements in batches of 30, and write the report to expect."))
+@click.option("--learners", "count", type=click.IntRange(1, 200_000), required=True, help=_("How many learners."))
+@click.option("--url", required=True, help=_("Base URL of the server, e.g. http://127.0.0.1:8000."))
+@click.option("--key", required=True, help=_("Key of a client with an xAPI scope and the admin role."))
+@click.option("--secret", required=True, help=_("Secret of that client."))
+@click.option("--seed", type=int, default=1, show_default=True, help=_("The same seed sends the same data."))
+@click.option("--expect-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=_("Write the expected completions report by trust (JSON) to this file."))
+@click.option("--duplicates", is_flag=True, default=False, help=_("Send one batch in eight a second time."))
+@click.option("--shuffle", is_flag=True, default=False, help=_("Send the statements out of order."))
+@click.option("--void", type=click.IntRange(0), default=0, help=_("Void N course completions or test passes."))
+@click.option("--clients", type=click.IntRange(1, 32), default=1, show_default=True,
+              help=_("Batches sent at once."))
+@click.option("--moodle-mapping", envvar="FSE_FAD_MOODLE_MAPPING", default="",
+              help=_("The server's Moodle mapping file (default FSE_FAD_MOODLE_MAPPING); without it every "
+                     "statement is the content's own."))
+@click.option("--json", "as_json", is_flag=True, default=False, help=_("Print JSON."))
+def simulate(count, url, key, secret, seed, expect_out, duplicates, shuffle, void, clients, moodle_mapping,
+             as_json) -> None:
+    from courses import simulator
+    from courses.catalogue import default_catalogue
+    from courses.datafiles import DataFileError
+    from courses.moodle import load_mapping
+
+    try:
+        catalogue = default_catalogue()
+        moodle = load_mapping(moodle_mapping or None, catalogue)
+    except DataFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    simulation = simulator.simulate(count, seed, catalogue, moodle)
+    try:
+        report = simulator.run(simulation, url, key, secret, shuffle=shuffle, duplicates=duplicates, void=void,
+                               clients=clients)
+    except (simulator.SimulatorError, OSError) as exc:
+        raise click.ClickException(_("The server refused or did not answer: %(reason)s", reason=str(exc))) from None
+    expected = simulation.expected_report()
+    if expect_out:
+        expect_out.write_text(json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        _echo_json({**report.as_dict(), "expected": expected})
+        return
+    imported = report.imported
+    click.echo(_("Learners: %(count)d (roster: %(created)d created, %(updated)d updated, %(unchanged)d unchanged).",
+                 count=report.learners, created=imported.get("created", 0), updated=imported.get("updated", 0),
+                 unchanged=imported.get("unchanged", 0)))
+    click.echo(_("Statements: %(statements)d, sent %(sent)d times in %(batches)d batches (%(repeated)d batches sent "
+                 "again, %(voided)d voiding statements).", statements=report.statements, sent=report.sent,
+                 batches=report.batches, repeated=report.duplicated_batches, voided=report.voided))
+    click.echo(_("By kind: %(kinds)s.", kinds=", ".join(f"{PART_LABELS.get(k, k)} {n}"
+                                                        for k, n in report.by_part.items())))
+    click.echo(_("By sender: Moodle %(moodle)d, course content %(content)d.",
+                 moodle=report.by_shape.get("moodle", 0), content=report.by_shape.get("content", 0)))
+    click.echo(_("Expected: %(completed)d completed of %(learners)d learners (%(statuses)s).",
+                 completed=expected["totals"]["completed"], learners=expected["totals"]["learners"],
+                 statuses=", ".join(f"{k} {n}" for k, n in report.statuses.items())))
+    if expect_out:
+        click.echo(_("Expected report written to %(path)s.", path=str(expect_out)))
+    click.echo(_("Time: %(seconds).1f s.", seconds=report.seconds))
+
+
 @click.group("progress", help=_("Learner progress, kept from the statements."))
 def progress_group() -> None:
     pass

@@ -209,10 +209,11 @@ def clients_revoke(key: str) -> None:
 
 
 def _add_domain_commands() -> None:
-    from courses.cli import courses_group, learners, progress_group
+    from courses.cli import courses_group, learners, progress_group, simulate
 
     main.add_command(learners)
     main.add_command(courses_group)
+    main.add_command(simulate)
     main.add_command(progress_group)
 
 

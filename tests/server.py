@@ -27,13 +27,13 @@ def fse_fad(*args: str, env: dict, cwd: Path) -> str:
 
 
 class ServerProcess:
-    def __init__(self, database_url: str, workdir: Path, workers: int = 2):
+    def __init__(self, database_url: str, workdir: Path, workers: int = 2, env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
         self.env = {**os.environ, "FSE_FAD_DATABASE_URL": database_url, "FSE_FAD_WORKERS": str(workers),
                     "FSE_FAD_SECRET_KEY": "end-to-end-secret-" + "k" * 32, "FSE_FAD_PUBLIC_URL": self.url,
-                    "FSE_FAD_LANG": "en"}
+                    "FSE_FAD_LANG": "en", **(env or {})}
         self.log = open(workdir / f"server-{self.port}.log", "w")
         self.process = subprocess.Popen([sys.executable, "-m", "fse_fad.cli", "serve", "--port", str(self.port)],
                                         env=self.env, cwd=workdir, stdout=self.log, stderr=subprocess.STDOUT,
