@@ -53,8 +53,12 @@ def test_the_build_has_every_package_of_the_course(built):
     assert index["course_iri"] == COURSE.iri
 
 
-@pytest.mark.parametrize("name", ["valutazione-iniziale", "m01-base", "m04-intermedio", "m08-avanzato", "m05",
-                                  "test-finale", "questionario-qualita"])
+PACKAGE_NAMES = (["valutazione-iniziale", "test-finale", "questionario-qualita"]
+                 + [m["code"] for m in COURSE.modules]
+                 + [f"{m['code']}-{level}" for m in COURSE.modules for level in LEVELS])
+
+
+@pytest.mark.parametrize("name", PACKAGE_NAMES)
 def test_manifest_follows_the_scorm12_packaging_rules(built, name):
     root, names, data = _manifest(built / f"fad-fse-{name}.zip")
     # IMS CP 1.1.2 root with the ADL SCORM 1.2 extension namespace on the adlcp prefix
