@@ -14,7 +14,7 @@ from lxml import etree, html
 
 from fse_fad.cli import main
 from scorm_packages.builder import BuildError, build
-from scorm_packages.content import SOURCES, SourceError, read_module
+from scorm_packages.content import SOURCES, SourceError, read_module, word_count
 from scorm_packages.course import LEVELS, load_course
 from scorm_packages.manifest import ADLCP_12, IMSCP_12, check_scorm12
 
@@ -265,6 +265,7 @@ def test_every_source_reads(tmp_path):
             if path.exists():
                 pages = read_module(path, module["code"], level)
                 assert 5 <= len(pages) <= 8
+                assert 1000 <= word_count(pages) <= 2000, path  # about 30 minutes of reading
                 assert [p.title for p in pages[:len(module["levels"][level]["outline"])]] == \
                     module["levels"][level]["outline"]
 
