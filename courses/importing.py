@@ -136,7 +136,7 @@ def normalize_header(value: object) -> str:
 
 def _decode(content: bytes) -> str:
     if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8", errors="strict")
+        content = content[3:]
     try:
         return content.decode("utf-8")
     except UnicodeDecodeError:

@@ -233,3 +233,14 @@ def test_reimport_reactivates_a_deactivated_learner(run, session_factory):
     report = run(csv_bytes([row(1)]))
     assert report.updated == 1
     assert learner(session_factory, make_cf(1)).active is True
+
+
+def test_a_bom_followed_by_invalid_utf8_is_a_clear_400():
+    import pytest as _pytest
+
+    from courses.importing import read_roster
+    from fse_fad.errors import BadRequest
+
+    with _pytest.raises(BadRequest) as refused:
+        read_roster(b"\xef\xbb\xbf\x81\x8d\x8f\x90\x9d")  # bytes undefined in Windows-1252 too
+    assert refused.value.problems[0].field == "file"
