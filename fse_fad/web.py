@@ -75,6 +75,10 @@ def require_role(*roles: str) -> Principal:
     """The caller, if its client has one of ``roles`` for the /api/v1 endpoints; ``admin`` may do
     everything."""
     principal = current_principal()
+    if principal.actor is not None:
+        # A launch token lives in a learner's browser: it speaks xAPI for that learner, never /api/v1.
+        raise Forbidden("a launch token cannot call this API", field="Authorization",
+                        rule="credentials of a client, not a learner's launch token")
     if principal.role != "admin" and principal.role not in roles:
         allowed = ", ".join(("admin",) + roles)
         raise Forbidden("the credentials' role does not allow this request", field="Authorization",
