@@ -1,7 +1,9 @@
 """Messages for people (operators, training offices): Italian first, English second.
 
-Message ids are English; the Italian catalogue is a gettext .po file read with Babel at start,
-so that translators edit one plain file and no build step is needed.
+Message ids are English; the Italian catalogue is gettext .po files read with Babel at start,
+so that translators edit plain files and no build step is needed. The shared package and each
+domain package keep their own ``translations/<locale>/LC_MESSAGES/messages.po``; the catalogue of
+a locale is their union.
 """
 from __future__ import annotations
 
@@ -11,19 +13,22 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+PACKAGES_ROOT = Path(__file__).resolve().parents[1]
+DOMAINS = ("fse_fad", "lrs", "courses", "scorm_packages", "ecm", "dashboard")
 DEFAULT_LOCALE = "it"
 LOCALES = ("it", "en")
 
 
 @lru_cache(maxsize=None)
 def _catalogue(locale: str) -> dict[str, str]:
-    path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
-    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    messages: dict[str, str] = {}
+    for domain in DOMAINS:
+        path = PACKAGES_ROOT / domain / "translations" / locale / "LC_MESSAGES" / "messages.po"
+        if path.exists():
+            with path.open("rb") as fh:
+                catalog = read_po(fh, locale=locale)
+            messages.update((m.id, m.string) for m in catalog if m.id and m.string and not m.fuzzy)
+    return messages
 
 
 def current_locale() -> str:
