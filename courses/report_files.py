@@ -75,7 +75,7 @@ def _group_header(group_by: str, locale: str) -> str:
             "level": _("Level", locale)}[group_by]
 
 
-def _status(status: str, locale: str) -> str:
+def status_label(status: str, locale: str) -> str:
     return {"not_started": _("not started", locale), "assessed": _("assessed", locale),
             "in_progress": _("in progress", locale), "completed": _("completed", locale),
             "test_failed": _("test failed", locale),
@@ -137,7 +137,7 @@ def learners_table(report: dict, locale: str) -> Table:
                _("Test attempts", locale), _("Best test score", locale), _("Questionnaire submitted", locale),
                _("Hours attended", locale), _("Course completed", locale), _("Last activity", locale)]
     rows = [[r["codice_fiscale"], r["surname"], r["name"], r["trust"], r["category"], r["cluster"], r["profession"],
-             r["active"], _status(r["status"], locale), r["assessment_completed_at"], r["modules_completed"],
+             r["active"], status_label(r["status"], locale), r["assessment_completed_at"], r["modules_completed"],
              r["test_attempts"], r["test_best_percent"], r["questionnaire_at"], r["hours_attended"],
              r["completed_at"], r["last_activity_at"]] for r in report["rows"]]
     return Table(_("Learners", locale), headers, rows)

@@ -22,7 +22,7 @@ from courses.catalogue import Catalogue, Course
 from courses.models import Assessment, Learner, LearnerProgress, ModuleProgress
 from courses.progress import STATUSES
 from courses.schemas import iso_utc
-from fse_fad.errors import BadRequest
+from fse_fad.errors import BadRequest, Forbidden
 from fse_fad.i18n import DEFAULT_LOCALE, _
 
 # Dates of a period are days in Italy.
@@ -94,6 +94,21 @@ def course_of(catalogue: Catalogue, code: str | None, *, fad_only: bool = False)
         raise BadRequest(f"course {course.code} has no modules nor initial assessment", field="course",
                          rule="a FAD course")
     return course
+
+
+def report_trust(catalogue: Catalogue, own: str | None, requested: str | None) -> str | None:
+    """The trust a report is limited to: ``own`` (the reader's trust, None when the reader sees
+    every trust) unless another is asked for; a trust's office asking for another trust is refused
+    (403) rather than given an empty report that could be read as "no learners"."""
+    if requested is None:
+        return own
+    trust = catalogue.reference.find("trust", requested)
+    if trust is None:
+        raise BadRequest(f"unknown trust {requested}", field="trust", rule="a trust code of the reference data")
+    if own is not None and trust.code != own:
+        raise Forbidden("a trust's training office sees only its own trust", field="trust",
+                        rule=f"omitted, or {own}")
+    return trust.code
 
 
 # --- who counts -----------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ class ProgressQuerySchema(_Query, CourseQueryMixin):
     pass
 
 
-def _query(schema: Schema) -> dict:
+def query_args(schema: Schema) -> dict:
     try:
         return schema.load(request.args.to_dict())
     except ValidationError as exc:
@@ -280,22 +280,13 @@ def _locale(args: dict) -> str:
 def _trust(principal, requested: str | None) -> str | None:
     """The trust a report is limited to: the caller's own for a trust's office; the one asked for,
     if any, for the others."""
-    own = visible_trust(principal)
-    if requested is None:
-        return own
-    trust = courses_runtime().catalogue.reference.find("trust", requested)
-    if trust is None:
-        raise BadRequest(f"unknown trust {requested}", field="trust", rule="a trust code of the reference data")
-    if own is not None and trust.code != own:
-        raise Forbidden("a trust's training office sees only its own trust", field="trust",
-                        rule=f"omitted, or {own}")
-    return trust.code
+    return reports.report_trust(courses_runtime().catalogue, visible_trust(principal), requested)
 
 
 def _reader(schema: Schema) -> tuple[dict, str | None]:
     """The query parameters and the trust of the report, once the caller may read reports."""
     principal = require_role(*READERS)
-    args = _query(schema)
+    args = query_args(schema)
     return args, _trust(principal, args.get("trust"))
 
 
@@ -369,7 +360,7 @@ def unmatched_report():
     """The agents of the statements about the courses that match no learner of the roster: they
     belong to no trust, so a trust's training office is refused."""
     principal = require_role(*READERS)
-    args = _query(UnmatchedQuerySchema())
+    args = query_args(UnmatchedQuerySchema())
     if visible_trust(principal) is not None:
         raise Forbidden("the unmatched agents belong to no trust", field="Authorization",
                         rule="an admin or regional training office client")
@@ -388,7 +379,7 @@ def unmatched_report():
                        404: ("no such learner (in the caller's trust)", "Error")})
 def learner_progress(codice_fiscale: str):
     principal = require_role(*READERS)
-    args = _query(ProgressQuerySchema())
+    args = query_args(ProgressQuerySchema())
     session = db()
     learner = get_learner(session, codice_fiscale, visible_trust(principal))
     course = reports.course_of(courses_runtime().catalogue, args.get("course"))

@@ -224,6 +224,10 @@ from scorm_packages.cli import scorm  # noqa: E402  (the scorm_packages domain's
 
 main.add_command(scorm)
 
+from dashboard.cli import users  # noqa: E402  (the dashboard domain's group)
+
+main.add_command(users)
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
