@@ -24,7 +24,7 @@ _NAMESPACES = re.compile(r'\s+xmlns(?::xlink)?="[^"]*"')
 
 def _chart(kind, title: str, **options):
     chart = kind(style=STYLE, js=[], disable_xml_declaration=True, width=760, height=360, explicit_size=False,
-                 legend_at_bottom=True, truncate_legend=-1, truncate_label=-1, print_values=False,
+                 legend_at_bottom=True, truncate_legend=40, truncate_label=36, print_values=False,
                  show_y_guides=True, **options)
     chart.title = title
     return chart
@@ -43,7 +43,7 @@ def _percent(value: float) -> float:
 
 def targets_chart(report: dict, locale: str) -> Markup:
     title = _("Progress towards the target (%)", locale)
-    chart = _chart(pygal.HorizontalBar, title, range=(0, 100), x_title="%")
+    chart = _chart(pygal.HorizontalBar, title, range=(0, 100))
     chart.x_labels = [p["title"] for p in report["projects"]]
     chart.add(_("Completed / target", locale), [_percent(p["progress"]) for p in report["projects"]])
     chart.add(_("Completed / learners", locale), [_percent(p["completion_rate"]) for p in report["projects"]])
