@@ -78,9 +78,9 @@ class ProgressQuerySchema(_Query, CourseQueryMixin):
     pass
 
 
-def query_args(schema: Schema) -> dict:
+def query_args(schema: Schema, args: dict | None = None) -> dict:
     try:
-        return schema.load(request.args.to_dict())
+        return schema.load(request.args.to_dict() if args is None else args)
     except ValidationError as exc:
         name, messages = next(iter(exc.messages.items()))
         raise BadRequest(f"invalid parameter {name}", field=str(name), rule="; ".join(map(str, messages))) from None

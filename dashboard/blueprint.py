@@ -326,7 +326,8 @@ def _trust_choices(user) -> list:
 # --- learners -------------------------------------------------------------------------------------
 
 def _learners_report(user, every_row: bool) -> tuple[dict, dict, str | None]:
-    args = query_args(LearnersQuerySchema())
+    # A filter form sends its "any" choices as empty values: they filter nothing.
+    args = query_args(LearnersQuerySchema(), {k: v for k, v in request.args.items() if v != ""})
     trust = _trust(user, args.get("trust"))
     report = reports.learners(db(), courses_runtime().catalogue, course_code=args.get("course"),
                               status=args.get("status"), cluster=args.get("cluster"), trust=trust,
