@@ -43,8 +43,9 @@ def _percent(value: float) -> float:
 
 def targets_chart(report: dict, locale: str) -> Markup:
     title = _("Progress towards the target (%)", locale)
-    chart = _chart(pygal.HorizontalBar, title, range=(0, 100))
-    chart.x_labels = [p["title"] for p in report["projects"]]
+    chart = _chart(pygal.Bar, title, range=(0, 100))
+    # Course codes: the titles are long, and in the table.
+    chart.x_labels = [p["course"] for p in report["projects"]]
     chart.add(_("Completed / target", locale), [_percent(p["progress"]) for p in report["projects"]])
     chart.add(_("Completed / learners", locale), [_percent(p["completion_rate"]) for p in report["projects"]])
     return svg(chart, title + " — " + _("the numbers are in the table below", locale))
@@ -62,8 +63,8 @@ def funnel_chart(report: dict, locale: str) -> Markup:
 
 def trusts_chart(report: dict, locale: str) -> Markup:
     title = _("Completion rate per trust (%)", locale)
-    chart = _chart(pygal.HorizontalBar, title, range=(0, 100))
-    chart.x_labels = [row["label"] for row in report["rows"]]
+    chart = _chart(pygal.Bar, title, range=(0, 100), x_label_rotation=20)
+    chart.x_labels = [row["key"] for row in report["rows"]]
     chart.add(_("Completion rate", locale), [_percent(row["completion_rate"]) for row in report["rows"]])
     return svg(chart, title + " — " + _("the numbers are in the table below", locale))
 
@@ -98,8 +99,8 @@ def trend_chart(report: dict, locale: str) -> Markup:
 def milestone_chart(milestone: dict, locale: str) -> Markup:
     share = round(milestone["target_share"] * 100)
     title = _("MMG/PLS who completed the FAD course, per trust (%%; milestone %(share)d%%)", locale, share=share)
-    chart = _chart(pygal.HorizontalBar, title, range=(0, 100))
-    chart.x_labels = [t["label"] for t in milestone["trusts"]]
+    chart = _chart(pygal.Bar, title, range=(0, 100), x_label_rotation=20)
+    chart.x_labels = [t["key"] for t in milestone["trusts"]]
     chart.add(_("Completed", locale), [_percent(t["completion_rate"]) for t in milestone["trusts"]])
     chart.add(_("Milestone", locale), [share for _t in milestone["trusts"]])
     return svg(chart, title + " — " + _("the numbers are in the table below", locale))
