@@ -39,6 +39,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     from courses.api import blueprint as courses_blueprint
     from courses.reports_api import blueprint as reports_blueprint
+    from ecm.api import blueprint as ecm_blueprint
     from lrs.api import blueprint as lrs_blueprint
     from fse_fad.blueprint import blueprint as core_blueprint
     from scorm_packages.api import blueprint as scorm_blueprint
@@ -48,6 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(courses_blueprint)
     app.register_blueprint(reports_blueprint)
     app.register_blueprint(scorm_blueprint)
+    app.register_blueprint(ecm_blueprint)
     _register_error_handlers(app)
     app.wsgi_app = AlternateRequestSyntax(app.wsgi_app, prefix="/xapi/", max_bytes=config.max_request_bytes)
 

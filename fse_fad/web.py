@@ -114,6 +114,18 @@ def json_body(schema) -> dict:
         raise BadRequest(f"invalid field {name}", field=str(name), rule=str(messages)) from None
 
 
+def query_args(schema) -> dict:
+    """The request's query parameters loaded with a marshmallow schema; a 400 names the first
+    offending parameter."""
+    from marshmallow import ValidationError
+
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as exc:
+        name, messages = next(iter(exc.messages.items()))
+        raise BadRequest(f"invalid parameter {name}", field=str(name), rule="; ".join(map(str, messages))) from None
+
+
 def in_transaction(work: Callable[[Session], T], retry_on_conflict: bool = False) -> T:
     """Run ``work`` in a transaction of its own, committed, retried on deadlocks (and, with
     ``retry_on_conflict``, on unique-key conflicts)."""
