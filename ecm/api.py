@@ -123,9 +123,8 @@ def _report(code: str, fmt: str) -> Response:
             spool.close()
 
     name = f"rapporto-{event.code}-{event.edition}.{fmt}"
-    return Response(chunks(), mimetype=participant_report.MEDIA_TYPES[fmt].split(";")[0],
-                    headers={"Content-Type": participant_report.MEDIA_TYPES[fmt],
-                             "Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(chunks(), content_type=participant_report.MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @blueprint.get("/events/<code>/report.xml")

@@ -51,8 +51,7 @@ def add_events(file: Path) -> None:
         raise click.ClickException(str(exc)) from None
 
     def work(session, _config, catalogue):
-        events = [operations.create_event(session, data, catalogue, catalogue.reference)
-                  for data in operations.events_from_file(payload)]
+        events = operations.create_events(session, payload, catalogue, catalogue.reference)
         return [(e.code, e.edition, str(e.credits)) for e in events]
 
     for code, edition, credits in _run(work):

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from marshmallow import ValidationError
 from sqlalchemy import func, select
@@ -300,11 +300,22 @@ def due_events(session: Session, today: date) -> list[dict]:
     return sorted(rows, key=lambda r: (r["report_due"], r["code"], r["edition"]))
 
 
-def events_from_file(payload: object) -> Iterable[dict]:
-    """The events of a data file: one event object, or {"events": [...]}."""
+def create_events(session: Session, payload: object, catalogue: Catalogue, reference: Reference) -> list[EcmEvent]:
+    """The events of a data file (one event object, or {"events": [...]}), all created or none: a
+    refusal names every problem of every event."""
     if isinstance(payload, dict) and "events" in payload:
         items = payload["events"]
         if not isinstance(items, list):
             raise BadRequest("events must be a list", field="events", rule="list of event objects")
-        return [load_event_input(item, f"events[{index}].") for index, item in enumerate(items)]
-    return [load_event_input(payload)]
+        prefixes = [f"events[{index}]." for index in range(len(items))]
+    else:
+        items, prefixes = [payload], [""]
+    events, problems = [], []
+    for item, prefix in zip(items, prefixes):
+        try:
+            events.append(create_event(session, load_event_input(item), catalogue, reference))
+        except BadRequest as exc:
+            problems += [Problem(prefix + p.field, p.rule) for p in exc.problems]
+    if problems:
+        raise BadRequest("the events break the ECM rules: none was added", problems=problems)
+    return events

@@ -68,8 +68,11 @@ def transliterate(value: str) -> str:
             continue
         if char in APOSTROPHES:
             char = "'"
-        if not (char.isascii() and (char.isalpha() or char in " ',-.")):
-            char = "".join(c for c in anyascii(char) if c.isalpha() or c in " ',-.") if not char.isspace() else " "
+        if char.isspace():
+            char = " "
+        elif not (char.isascii() and (char.isalpha() or char in " ',-.")):
+            # Letters of other alphabets become Latin letters; digits and symbols have no place in a name.
+            char = "".join(c for c in anyascii(char) if c.isalpha()) if unicodedata.category(char)[0] == "L" else ""
         out.append(char)
     return " ".join("".join(out).split()).upper()
 
