@@ -16,10 +16,12 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import BinaryIO, Iterable, Iterator
 
 from anyascii import anyascii
 from lxml import etree
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from courses import codice_fiscale as cf
@@ -42,6 +44,7 @@ EMPLOYMENT_CODES = {"libero_professionista": "L", "dipendente": "D", "convenzion
 PARTICIPANT_ROLE = "P"  # partecipante (the others: docente D, tutor T, relatore R)
 
 NAME = re.compile(r"[a-zA-Z ',\-.]{1,100}")
+PLAIN_NAME = re.compile(r"[a-zA-Z ',\-.]*")
 CODE_1_20 = re.compile(r"[^\s].{0,19}", re.S)
 CREDITS = re.compile(r"[0-9]{1,2}\.[0-9]")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -56,10 +59,13 @@ class ReportRefused(BadRequest):
     """The report breaks rules of the format: every problem is listed."""
 
 
+@lru_cache(maxsize=8192)
 def transliterate(value: str) -> str:
     """A name in the report's alphabet (letters, space, ' , - .), upper case: an accented final
     vowel becomes the vowel and an apostrophe, as Italian registries write it (Niccolò: NICCOLO');
     other letters become their closest Latin letters (Müller: MULLER, Łukasz: LUKASZ)."""
+    if PLAIN_NAME.fullmatch(value or ""):
+        return " ".join(value.split()).upper()
     out: list[str] = []
     for char in unicodedata.normalize("NFD", value or ""):
         if unicodedata.combining(char):
@@ -95,26 +101,29 @@ def event_attributes(event: EcmEvent, participants: int) -> dict[str, str]:
             "num_part": str(participants), "cod_tipologia_form": str(event.training_typology)}
 
 
-def participant_of(entry: CreditEntry, accredited: dict[int, frozenset[int]]) -> Participant:
-    data = entry.learner_data
+def participant_of(data: dict, credits: Decimal, credit_date: date | None,
+                   accredited: dict[int, frozenset[int]]) -> Participant:
+    """A participant from a credit entry's learner data, credits and date."""
     profession = data.get("profession")
     disciplines = sorted(set(data.get("disciplines") or ()) & accredited.get(profession, frozenset()))
     attributes = {"cod_fisc": data.get("codice_fiscale") or "", "nome": transliterate(data.get("name") or ""),
                   "cognome": transliterate(data.get("surname") or ""), "ruolo": PARTICIPANT_ROLE,
                   "lib_dip": EMPLOYMENT_CODES.get(data.get("employment") or "", ""), "part_reclutato": "0",
-                  "cred_acq": credits_text(entry.credits),
-                  "data_acq": entry.credit_date.isoformat() if entry.credit_date else ""}
+                  "cred_acq": credits_text(credits), "data_acq": credit_date.isoformat() if credit_date else ""}
     return Participant(attributes, ((str(profession or ""), tuple(str(d) for d in disciplines)),))
 
 
 def participants(session: Session, event: EcmEvent, batch: int = 2000) -> Iterator[Participant]:
-    """The event's participants with credits, one per learner, in codice fiscale order, streamed."""
+    """The event's participants with credits, one per learner, streamed: only the three columns the
+    report needs are read, a batch at a time."""
     accredited = {int(code): frozenset(d) for code, d in event.professions.items()}
-    stmt = (current_entries_query(event.id).where(CreditEntry.outcome == "credits")
-            .order_by(CreditEntry.learner_id).execution_options(yield_per=batch))
-    for entry in session.scalars(stmt):
-        yield participant_of(entry, accredited)
-        session.expunge(entry)
+    current = current_entries_query(event.id).where(CreditEntry.outcome == "credits").subquery()
+    stmt = select(current.c.learner_data, current.c.credits, current.c.credit_date).order_by(current.c.learner_id)
+    # A server-side cursor on PostgreSQL; SQLite's cursor already hands rows over as they are fetched.
+    result = session.connection().execution_options(stream_results=True).execute(stmt)
+    while rows := result.fetchmany(batch):
+        for data, credits, credit_date in rows:
+            yield participant_of(data, credits, credit_date, accredited)
 
 
 # --- the rules of the format ----------------------------------------------------------------------
@@ -168,8 +177,17 @@ def check_event_attributes(attrs: dict[str, str]) -> list[Problem]:
     return problems
 
 
+ROLES = frozenset(("P", "T", "D", "R"))
+EMPLOYMENT_LETTERS = frozenset(("L", "D", "C", "P"))
+RECRUITED = frozenset(("0", "1"))
+
+
 class ParticipantChecker:
-    """The rules of ``partecipante`` and its professions, one participant at a time."""
+    """The rules of ``partecipante`` and its professions, one participant at a time.
+
+    The values a report repeats (credits and date, professions and disciplines) are checked once
+    per distinct value; a participant that passes every rule costs a few lookups, and one that does
+    not is checked again rule by rule to name every problem."""
 
     def __init__(self, event_attrs: dict[str, str], accredited: dict[int, frozenset[int]], reference: Reference):
         self.event_credits = Decimal(event_attrs["crediti"]) if _credits_ok(event_attrs.get("crediti")) else None
@@ -178,11 +196,32 @@ class ParticipantChecker:
         self.reference = reference
         self.seen: set[str] = set()
         self.count = 0
+        self._acquired_ok: dict[tuple, bool] = {}
+        self._professions_ok: dict[tuple, bool] = {}
 
     def check(self, participant: Participant) -> list[Problem]:
         self.count += 1
+        code = (participant.attributes.get("cod_fisc") or "").upper()
+        if self._passes(participant, code):
+            self.seen.add(code)
+            return []
+        return self._problems(participant, f"partecipante[{self.count}]")
+
+    def _passes(self, participant: Participant, code: str) -> bool:
         attrs = participant.attributes
-        where = f"partecipante[{self.count}]"
+        acquired = (attrs.get("cred_acq") or "", attrs.get("data_acq") or "")
+        if acquired not in self._acquired_ok:
+            self._acquired_ok[acquired] = not self._acquired_problems("", *acquired)
+        if participant.professions not in self._professions_ok:
+            self._professions_ok[participant.professions] = not self._profession_problems("", participant.professions)
+        return (code not in self.seen and self._acquired_ok[acquired] and self._professions_ok[participant.professions]
+                and attrs.get("ruolo") in ROLES and attrs.get("lib_dip") in EMPLOYMENT_LETTERS
+                and attrs.get("part_reclutato") in RECRUITED and NAME.fullmatch(attrs.get("nome") or "") is not None
+                and NAME.fullmatch(attrs.get("cognome") or "") is not None
+                and CF_PATTERN.fullmatch(code) is not None and cf.is_valid(code))
+
+    def _problems(self, participant: Participant, where: str) -> list[Problem]:
+        attrs = participant.attributes
         problems: list[Problem] = []
 
         def check(ok: bool, name: str, rule: str) -> None:
@@ -197,21 +236,40 @@ class ParticipantChecker:
         for name in ("nome", "cognome"):
             check(bool(NAME.fullmatch(attrs.get(name) or "")), f"@{name}",
                   "1 to 100 characters among letters a-z A-Z, space and ' , - .")
-        check(attrs.get("ruolo") in ("P", "T", "D", "R"), "@ruolo", "P, T, D or R")
-        check(attrs.get("lib_dip") in ("L", "D", "C", "P"), "@lib_dip",
+        check(attrs.get("ruolo") in ROLES, "@ruolo", "P, T, D or R")
+        check(attrs.get("lib_dip") in EMPLOYMENT_LETTERS, "@lib_dip",
               "L, D, C or P (the learner's employment must be known)")
-        check(attrs.get("part_reclutato") in ("0", "1"), "@part_reclutato", "0 or 1")
-        acquired = attrs.get("cred_acq") or ""
+        check(attrs.get("part_reclutato") in RECRUITED, "@part_reclutato", "0 or 1")
+        problems += self._acquired_problems(where, attrs.get("cred_acq") or "", attrs.get("data_acq") or "")
+        problems += self._profession_problems(where, participant.professions)
+        return problems
+
+    def _acquired_problems(self, where: str, acquired: str, day: str) -> list[Problem]:
+        problems: list[Problem] = []
+
+        def check(ok: bool, name: str, rule: str) -> None:
+            if not ok:
+                problems.append(Problem(f"{where}/{name}", rule))
+
         check(_credits_ok(acquired), "@cred_acq", "N.N (one decimal), more than 0 and at most 50")
         if _credits_ok(acquired) and self.event_credits is not None:
             check(Decimal(acquired) <= self.event_credits, "@cred_acq", "at most the event's credits")
-        when = _date(attrs.get("data_acq") or "")
+        when = _date(day)
         check(when is not None, "@data_acq", "a date YYYY-MM-DD")
         if when and self.start and self.end:
             check(self.start <= when <= self.end, "@data_acq", "within the event's dates")
-        check(bool(participant.professions), "professione", "at least one profession")
+        return problems
+
+    def _profession_problems(self, where: str, professions: tuple) -> list[Problem]:
+        problems: list[Problem] = []
+
+        def check(ok: bool, name: str, rule: str) -> None:
+            if not ok:
+                problems.append(Problem(f"{where}/{name}", rule))
+
+        check(bool(professions), "professione", "at least one profession")
         professions_seen: set[str] = set()
-        for index, (profession, disciplines) in enumerate(participant.professions, start=1):
+        for index, (profession, disciplines) in enumerate(professions, start=1):
             at = f"professione[{index}]"
             ok = _positive(profession, 2) and int(profession) in ECM_PROFESSION_CODES
             check(ok, f"{at}/@cod_prof", "an Age.na.s health profession code, 1 to 30")
