@@ -143,3 +143,78 @@ def test_cli_adds_issues_and_writes_the_report(http, xapi, session_factory, conf
     assert written.exit_code == 0, written.output
     assert etree.parse(str(out)).getroot()[0].get("num_part") == "1"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_verification_follows_corrections(http, xapi, provider, session_factory):
+    from tests.test_ecm_credits import VERB, moodle_actor, post
+
+    posted = learner_journey(http, xapi, session_factory, 1)
+    create_event(session_factory)
+    http.post(f"{BASE}/events/123-4567/credits", headers=provider)
+    first = http.get(f"{BASE}/events/123-4567/certificates/{make_cf(1)}", headers=provider).data
+    first_code = first.split(b"Codice di verifica: ")[1][:16].decode()
+    post(http, xapi, [{"actor": moodle_actor(1), "verb": {"id": VERB + "voided"},
+                       "object": {"objectType": "StatementRef", "id": posted[-1]["id"]}}])
+    assert http.post(f"{BASE}/events/123-4567/credits", headers=provider).get_json()["corrections"] == 1
+    assert http.get(f"{BASE}/certificates/{first_code}", headers=provider).get_json() == \
+        {"code": first_code, "status": "revoked"}
+    assert http.get(f"{BASE}/events/123-4567/certificates/{make_cf(1)}", headers=provider).status_code == 404
+    flagged = http.get(f"{BASE}/events/123-4567/credits?flagged=true", headers=provider).get_json()
+    assert [(r["outcome"], r["reason"], r["flagged"]) for r in flagged["rows"]] == \
+        [("revoked", "statement_voided", True)]
+    post(http, xapi, [{**posted[-1], "id": "7d1a4cbe-6a0e-4d7a-9a6f-2b1f0c3e5d11"}])
+    http.post(f"{BASE}/events/123-4567/credits", headers=provider)
+    assert http.get(f"{BASE}/certificates/{first_code}", headers=provider).get_json()["status"] == "superseded"
+    second = http.get(f"{BASE}/events/123-4567/certificates/{make_cf(1)}", headers=provider).data
+    second_code = second.split(b"Codice di verifica: ")[1][:16].decode()
+    assert second_code != first_code
+    assert http.get(f"{BASE}/certificates/{second_code}", headers=provider).get_json()["status"] == "valid"
+
+
+def test_due_reports_list_ended_events_with_their_deadline(http, provider, session_factory):
+    from datetime import date, timedelta
+
+    today = date.today()
+    create_event(session_factory, code="1-ended", start_date=(today - timedelta(days=100)).isoformat(),
+                 end_date=(today - timedelta(days=10)).isoformat())
+    create_event(session_factory, code="2-overdue", start_date=(today - timedelta(days=200)).isoformat(),
+                 end_date=(today - timedelta(days=95)).isoformat())
+    create_event(session_factory, code="3-running", start_date=(today - timedelta(days=10)).isoformat(),
+                 end_date=(today + timedelta(days=10)).isoformat())
+    due = http.get(f"{BASE}/reports/due", headers=provider).get_json()["events"]
+    assert [(e["code"], e["days_left"], e["participants"]) for e in due] == [("2-overdue", -5, 0), ("1-ended", 80, 0)]
+    assert due[1]["report_due"] == (today + timedelta(days=80)).isoformat()
+
+
+def test_a_regional_office_reads_every_trust(http, xapi, make_client, provider, session_factory):
+    learner_journey(http, xapi, session_factory, 1)
+    learner_journey(http, xapi, session_factory, 2, azienda="USL-TNO")
+    create_event(session_factory)
+    http.post(f"{BASE}/events/123-4567/credits", headers=provider)
+    regional = basic_auth(*make_client("regional", [], role="training-office", regional=True))
+    rows = http.get(f"{BASE}/events/123-4567/credits", headers=regional).get_json()["rows"]
+    assert sorted(r["trust"] for r in rows) == ["USL-TC", "USL-TNO"]
+    other = basic_auth(*make_client("other", [], role="training-office", trust_code="USL-TSE"))
+    assert http.get(f"{BASE}/events/123-4567/credits", headers=other).get_json()["rows"] == []
+
+
+def test_cli_certificate_and_due_list(http, xapi, session_factory, config, tmp_path, monkeypatch):
+    from datetime import date, timedelta
+
+    learner_journey(http, xapi, session_factory, 1)
+    create_event(session_factory, start_date="2026-01-15",
+                 end_date=max(date(2026, 10, 5), date.today() - timedelta(days=1)).isoformat())
+    for name, value in (("FSE_FAD_DATABASE_URL", config.database_url), ("FSE_FAD_SECRET_KEY", config.secret_key),
+                        ("FSE_FAD_MOODLE_MAPPING", config.moodle_mapping), ("FSE_FAD_LANG", "it")):
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    missing = runner.invoke(main, ["ecm", "certificate", "123-4567", make_cf(1), "--out", str(tmp_path / "a.pdf")])
+    assert missing.exit_code == 1 and "no certificate" in missing.output
+    assert runner.invoke(main, ["ecm", "issue", "123-4567"]).exit_code == 0
+    written = runner.invoke(main, ["ecm", "certificate", "123-4567", make_cf(1), "--out", str(tmp_path / "a.pdf")])
+    assert written.exit_code == 0 and "Attestato scritto." in written.output
+    assert (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF")
+    due = runner.invoke(main, ["ecm", "due"])
+    assert due.exit_code == 0
+    if date.today() > date(2026, 10, 5):
+        assert "123-4567 edizione 1: rapporto entro il" in due.output and "1 partecipanti" in due.output
