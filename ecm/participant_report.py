@@ -347,4 +347,6 @@ def write(out: BinaryIO, event: EcmEvent, people: Iterable[Participant], count: 
 def produce(session: Session, event: EcmEvent, out: BinaryIO, reference: Reference, fmt: str = "xml") -> int:
     from ecm.operations import participants_count
 
+    # Issuing waits until the report is read: num_part and the participants come from the same entries.
+    session.execute(select(EcmEvent.id).where(EcmEvent.id == event.id).with_for_update(read=True))
     return write(out, event, participants(session, event), participants_count(session, event), reference, fmt)
