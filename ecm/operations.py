@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from courses.catalogue import Catalogue
-from courses.models import Learner, LearnerProgress, ProgressFact
+from courses.models import Learner, LearnerProgress, ModuleProgress, ProgressFact
 from courses.reference import Reference
 from ecm import rules
 from ecm.models import CreditEntry, EcmEvent
@@ -118,14 +118,38 @@ def learner_data(learner: Learner) -> dict:
             "employment": learner.employment}
 
 
-def record_of(progress: LearnerProgress | None, modules_total: int, learner: Learner) -> rules.LearnerRecord:
+def module_statements(session: Session, course_code: str, learner_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The statements that completed each module of the learners: the first completing fact of a
+    module (the one whose time ``courses`` kept as the module's completion; the lowest id among
+    facts of the same instant, as ``courses.progress`` orders them)."""
+    rows = session.execute(
+        select(ProgressFact.learner_id, ModuleProgress.module_code, ProgressFact.element_key,
+               ProgressFact.statement_id)
+        .join(ModuleProgress, (ModuleProgress.learner_id == ProgressFact.learner_id)
+              & (ModuleProgress.course_code == ProgressFact.course_code)
+              & (ModuleProgress.completed_at == ProgressFact.occurred_at))
+        .where(ProgressFact.course_code == course_code, ProgressFact.learner_id.in_(learner_ids),
+               ProgressFact.kind.in_(("completed", "passed")) | ProgressFact.completion.is_(True)))
+    first: dict[tuple[int, str], str] = {}
+    for learner_id, module_code, element_key, statement_id in rows:
+        if element_key == module_code or element_key.startswith(module_code + "/"):
+            key = (learner_id, module_code)
+            first[key] = min(first.get(key, statement_id), statement_id)
+    found: dict[int, list[str]] = {}
+    for (learner_id, _module), statement_id in first.items():
+        found.setdefault(learner_id, []).append(statement_id)
+    return {learner_id: tuple(sorted(ids)) for learner_id, ids in found.items()}
+
+
+def record_of(progress: LearnerProgress | None, modules_total: int, learner: Learner,
+              module_statement_ids: tuple[str, ...] = ()) -> rules.LearnerRecord:
     return rules.LearnerRecord(
         profession=learner.profession_code, disciplines=tuple(learner.disciplines or ()),
         modules_completed=progress.modules_completed if progress else 0, modules_total=modules_total,
         attempts=tuple(progress.attempts or ()) if progress else (),
         questionnaire_at=progress.questionnaire_at if progress else None,
         questionnaire_statement_id=progress.questionnaire_statement_id if progress else None,
-        completed_at=progress.completed_at if progress else None)
+        completed_at=progress.completed_at if progress else None, module_statement_ids=module_statement_ids)
 
 
 def new_verification_code() -> str:
@@ -194,10 +218,12 @@ def issue(session: Session, event: EcmEvent, catalogue: Catalogue, now: datetime
             .outerjoin(LearnerProgress, (LearnerProgress.learner_id == Learner.id)
                        & (LearnerProgress.course_code == course.code))
             .where(Learner.id.in_(chunk)))
+        completions = module_statements(session, course.code, chunk)
         for learner, progress in rows:
             if learner.erased_at is not None:
                 continue  # entries of an erased learner stay as they were issued (docs/ecm.md)
-            decision = rules.decide(terms, record_of(progress, modules_total, learner))
+            decision = rules.decide(terms, record_of(progress, modules_total, learner,
+                                                     completions.get(learner.id, ())))
             data = learner_data(learner)
             entry = current.get(learner.id)
             if entry is None and decision.outcome is None:

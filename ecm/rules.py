@@ -104,6 +104,8 @@ class LearnerRecord:
     questionnaire_at: datetime | None
     questionnaire_statement_id: str | None
     completed_at: datetime | None
+    # The statements that completed each module.
+    module_statement_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,8 @@ def decide(terms: EventTerms, learner: LearnerRecord) -> Decision:
     if not course_met:
         return Decision(None, unmet=tuple(unmet))
     moments = [aware(m) for m in (learner.completed_at, datetime.fromisoformat(passed["at"]), learner.questionnaire_at)]
-    statements = tuple(sorted({passed["statement_id"], learner.questionnaire_statement_id} - {None}))
+    statements = tuple(sorted({passed["statement_id"], learner.questionnaire_statement_id,
+                               *learner.module_statement_ids} - {None}))
     credit_date = local_date(max(moments))
     if unmet:
         return Decision("attendance", Decimal("0.0"), credit_date, statements, tuple(unmet))

@@ -69,7 +69,8 @@ def test_issuing_twice_issues_nothing_new(http, xapi, session_factory):
     assert (first.credits, second.credits, second.corrections, second.unchanged) == (2, 0, 0, 2)
     [entry] = entries(session_factory, 1)
     assert entry.kind == "issue" and entry.rule_version == RULE_VERSION and not entry.flagged
-    assert len(entry.statement_ids) == 2 and entry.verification_code
+    # The passed attempt, the questionnaire and the completion of each of the 8 modules.
+    assert len(entry.statement_ids) == 10 and entry.verification_code
     assert entry.learner_data["codice_fiscale"] == make_cf(1) and entry.credits == Decimal("4.0")
 
 
@@ -122,3 +123,17 @@ def test_corrected_learner_data_gives_a_flagged_correction(http, xapi, session_f
         ("learner_data_corrected", "credits", True, "Bianchi")
     with session_scope(session_factory) as session:
         assert session.scalar(select(CreditEntry).where(CreditEntry.id == original.id)).flagged is False
+
+
+def test_a_voided_module_completion_revokes_the_credits(http, xapi, session_factory):
+    posted = learner_journey(http, xapi, session_factory, 1)
+    create_event(session_factory)
+    issue(session_factory)
+    [original] = entries(session_factory, 1)
+    completion = next(s for s in posted if s["verb"]["id"].endswith("/completed") and "/m03/" in s["object"]["id"])
+    assert completion["id"] in original.statement_ids
+    post(http, xapi, [{"actor": moodle_actor(1), "verb": {"id": VERB + "voided"},
+                       "object": {"objectType": "StatementRef", "id": completion["id"]}}])
+    issue(session_factory)
+    revoked = entries(session_factory, 1)[-1]
+    assert (revoked.outcome, revoked.reason, revoked.flagged) == ("revoked", "statement_voided", True)
