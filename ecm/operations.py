@@ -123,18 +123,18 @@ def module_statements(session: Session, course_code: str, learner_ids: list[int]
     module (the one whose time ``courses`` kept as the module's completion; the lowest id among
     facts of the same instant, as ``courses.progress`` orders them)."""
     rows = session.execute(
-        select(ProgressFact.learner_id, ModuleProgress.module_code, ProgressFact.element_key,
-               ProgressFact.statement_id)
+        select(ProgressFact.learner_id, ModuleProgress.module_code, ProgressFact.statement_id)
         .join(ModuleProgress, (ModuleProgress.learner_id == ProgressFact.learner_id)
               & (ModuleProgress.course_code == ProgressFact.course_code)
-              & (ModuleProgress.completed_at == ProgressFact.occurred_at))
+              & (ModuleProgress.completed_at == ProgressFact.occurred_at)
+              & ((ProgressFact.element_key == ModuleProgress.module_code)
+                 | ProgressFact.element_key.startswith(ModuleProgress.module_code + "/")))
         .where(ProgressFact.course_code == course_code, ProgressFact.learner_id.in_(learner_ids),
                ProgressFact.kind.in_(("completed", "passed")) | ProgressFact.completion.is_(True)))
     first: dict[tuple[int, str], str] = {}
-    for learner_id, module_code, element_key, statement_id in rows:
-        if element_key == module_code or element_key.startswith(module_code + "/"):
-            key = (learner_id, module_code)
-            first[key] = min(first.get(key, statement_id), statement_id)
+    for learner_id, module_code, statement_id in rows:
+        key = (learner_id, module_code)
+        first[key] = min(first.get(key, statement_id), statement_id)
     found: dict[int, list[str]] = {}
     for (learner_id, _module), statement_id in first.items():
         found.setdefault(learner_id, []).append(statement_id)
