@@ -147,20 +147,32 @@ def run(url: str, participants: int) -> dict:
             "under_targets": seconds < TARGET_SECONDS and timed["ru_maxrss_mb"] < TARGET_MB}
 
 
+def each_database(run, count: int, sqlite: bool = True) -> list[dict]:
+    """``run(url, count)`` on a scratch PostgreSQL database (dropped afterwards), then on SQLite."""
+    results = []
+    url, drop = create_scratch_database(ADMIN_URL, "fse_fad_bench_ecm")
+    try:
+        results.append(run(url, count))
+    finally:
+        drop()
+    if sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            results.append(run(f"sqlite:///{tmp}/bench.db", count))
+    return results
+
+
+def analyze(engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))  # what autovacuum would have done by then
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--participants", type=int, default=60_000)
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
-    results = []
-    url, drop = create_scratch_database(ADMIN_URL, "fse_fad_bench_ecm")
-    try:
-        results.append(run(url, args.participants))
-    finally:
-        drop()
-    if not args.no_sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
-            results.append(run(f"sqlite:///{tmp}/bench.db", args.participants))
+    results = each_database(run, args.participants, not args.no_sqlite)
     for r in results:
         print(f"{r['database']}: {r['participants']} participants written in {r['report_seconds']} s "
               f"({r['report_cpu_seconds']} s of CPU in the writing process, load average {r['load_average']}) "
