@@ -63,7 +63,7 @@ def create_event(session: Session, data: dict, catalogue: Catalogue, reference: 
         code=data["code"], edition=data["edition"], title=data["title"], provider_code=data["provider_code"],
         accrediting_body_code=data["accrediting_body_code"], start_date=data["start_date"],
         end_date=data["end_date"], hours=data["hours"], tutoring=data["tutoring"],
-        credits=rules.event_credits(data["hours"], data["tutoring"]), training_form=data["training_form"],
+        credits=rules.accredited_credits(data), training_form=data["training_form"],
         training_typology=data["training_typology"], event_type=data["event_type"],
         objective_code=data["objective_code"],
         professions={str(code): disciplines for code, disciplines in sorted(data["professions"].items())},

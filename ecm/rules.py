@@ -42,6 +42,13 @@ def event_credits(hours: int, tutoring: bool) -> Decimal:
     return min(MAX_CREDITS, (per_hour * hours).quantize(Decimal("0.1"), ROUND_HALF_UP))
 
 
+def accredited_credits(event: dict) -> Decimal:
+    """The event's credits: computed for FAD, as accredited for the other forms."""
+    if event["training_form"] == FAD:
+        return event_credits(event["hours"], event["tutoring"])
+    return Decimal(str(event["credits"])).quantize(Decimal("0.1"))
+
+
 def report_due(end_date: date) -> date:
     return end_date + timedelta(days=REPORT_DUE_DAYS)
 
@@ -62,13 +69,17 @@ def check_event(event: dict, reference: Reference) -> list[Problem]:
         expected = FAD_TYPOLOGY[event["tutoring"]]
         check(event["training_typology"] == expected, "training_typology",
               f"{expected} for e-learning FAD {'with' if event['tutoring'] else 'without'} tutoring")
-    check(event["training_typology"] in TRAINING_TYPOLOGIES, "training_typology", "1 to 11")
-    credits = event_credits(event["hours"], event["tutoring"])
+    check(event.get("training_typology") in TRAINING_TYPOLOGIES, "training_typology", "1 to 11")
     given = event.get("credits")
-    if given is not None:
-        check(Decimal(str(given)) == credits, "credits",
-              f"{credits} ({event['hours']} hours × {'1.5' if event['tutoring'] else '1.0'} credits per hour, "
-              f"at most {MAX_CREDITS})")
+    if event["training_form"] == FAD:
+        credits = event_credits(event["hours"], event["tutoring"])
+        if given is not None:
+            check(Decimal(str(given)) == credits, "credits",
+                  f"{credits} ({event['hours']} hours × {'1.5' if event['tutoring'] else '1.0'} credits per hour, "
+                  f"at most {MAX_CREDITS})")
+    else:
+        # Residential and field training earn credits by rules of their own: the accredited value is taken.
+        check(given is not None, "credits", "required for an event other than FAD: the accredited credits")
     check(bool(event["professions"]), "professions", "at least one profession")
     for code, disciplines in event["professions"].items():
         name = f"professions.{code}"

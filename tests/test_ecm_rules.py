@@ -89,3 +89,14 @@ def test_without_an_accredited_health_profession_only_attendance(profession, dis
     decision = decide(TERMS, learner(profession=profession, disciplines=disciplines))
     assert (decision.outcome, decision.credits, decision.unmet) == ("attendance", Decimal("0.0"), (unmet,))
     assert decide(TERMS, learner(profession=profession, disciplines=disciplines, percents=(50,))).outcome is None
+
+
+def test_other_training_forms_take_the_accredited_credits():
+    event = {"start_date": date(2026, 1, 15), "end_date": date(2026, 1, 15), "training_form": 3, "tutoring": False,
+             "hours": 8, "credits": None, "professions": {14: [85]}}
+    problems = {(p.field, p.rule) for p in rules.check_event(event, default_reference())}
+    assert problems == {("training_typology", "1 to 11"),
+                        ("credits", "required for an event other than FAD: the accredited credits")}
+    event.update(training_typology=1, credits=Decimal("8.0"))
+    assert rules.check_event(event, default_reference()) == []
+    assert rules.accredited_credits(event) == Decimal("8.0")
