@@ -39,11 +39,18 @@ class Connection:
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
 
     def request(self, method: str, path: str, body=None) -> tuple[int, bytes]:
+        """Send ``body`` as JSON; the status and the body of the answer."""
         payload = json.dumps(body).encode() if body is not None else None
+        status, _headers, content = self.exchange(method, path, payload)
+        return status, content
+
+    def exchange(self, method: str, path: str, payload: bytes | None = None,
+                 headers: dict | None = None) -> tuple[int, dict[str, str], bytes]:
+        """Send raw bytes with extra headers; the status, headers and body of the answer."""
         try:
-            self.conn.request(method, path, body=payload, headers=self.headers)
+            self.conn.request(method, path, body=payload, headers={**self.headers, **(headers or {})})
             response = self.conn.getresponse()
-            return response.status, response.read()
+            return response.status, dict(response.getheaders()), response.read()
         except (OSError, http.client.HTTPException):
             self.conn.close()
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)

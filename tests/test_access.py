@@ -202,7 +202,7 @@ class World:
         self.http = http
         self.session_factory = session_factory
         self.next_number = 1000
-        config = app.extensions["fse_fad"].config
+        app_config = app.extensions["fse_fad"].config
         self.headers: dict[str, dict] = {"anonymous": {}}
         for scope in XAPI_SCOPES:
             self.headers[f"scope:{scope}"] = basic_auth(*make_client(f"scope {scope}", [scope]))
@@ -216,9 +216,9 @@ class World:
         self.headers["wrong-secret"] = basic_auth(admin_key, "not-the-secret")
         token = self._ok(http.post("/api/v1/auth/token", headers=self.headers["admin"], json={}))["access_token"]
         self.headers["admin-bearer"] = {"Authorization": f"Bearer {token}"}
-        claims = jwt.decode(token, config.secret_key, algorithms=["HS256"], issuer="fse-fad")
+        claims = jwt.decode(token, app_config.secret_key, algorithms=["HS256"], issuer="fse-fad")
         expired = jwt.encode({**claims, "iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600},
-                             config.secret_key, algorithm="HS256")
+                             app_config.secret_key, algorithm="HS256")
         self.headers["expired-jwt"] = {"Authorization": f"Bearer {expired}"}
         header, _payload, signature = token.split(".")
         widened = base64.urlsafe_b64encode(json.dumps({**claims, "scope": "all"}).encode()).rstrip(b"=").decode()

@@ -10,22 +10,12 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from fse_fad.db import make_engine
 from lrs.models import Statement
-from tests.conftest import _empty_tables
 from tests.load import Connection, Outcome, run_clients
 from tests.server import ServerProcess
 from tests.xapi_data import statement
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = make_engine(database_url)
-    _empty_tables(engine)
-    yield engine
-    engine.dispose()
 
 
 def _stored_ids(engine) -> set[str]:
