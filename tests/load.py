@@ -44,6 +44,14 @@ class Connection:
         status, _headers, content = self.exchange(method, path, payload)
         return status, content
 
+    def upload(self, path: str, field: str, filename: str, content: bytes) -> tuple[int, dict[str, str], bytes]:
+        """POST one file as multipart/form-data, as a browser form would."""
+        boundary = "fse-fad-upload-boundary"
+        payload = (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+                   f"Content-Type: application/octet-stream\r\n\r\n").encode() + content \
+            + f"\r\n--{boundary}--\r\n".encode()
+        return self.exchange("POST", path, payload, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
     def exchange(self, method: str, path: str, payload: bytes | None = None,
                  headers: dict | None = None) -> tuple[int, dict[str, str], bytes]:
         """Send raw bytes with extra headers; the status, headers and body of the answer."""

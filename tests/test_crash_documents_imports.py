@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from courses.models import Learner, LearnerIdentity
 from lrs.documents import etag_of
 from tests.conftest import _empty_tables
-from tests.courses_support import MOODLE_WWWROOT, csv_bytes, make_cf, moodle_mapping_file, row
+from tests.courses_support import csv_bytes, make_cf, moodle_mapping_file, row, upload_roster
 from tests.load import Connection, run_clients
 from tests.server import ServerProcess
 
@@ -170,17 +170,6 @@ def _all_or_nothing(engine, rosters: list[list[int]], acknowledged: list[list[in
         assert {make_cf(n) for n in numbers} <= stored, "an acknowledged import is missing after the crash"
 
 
-def _upload(connection: Connection, numbers: list[int]) -> tuple[int, dict]:
-    boundary = "roster-boundary"
-    payload = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"roster.csv\"\r\n"
-               f"Content-Type: text/csv\r\n\r\n").encode() + csv_bytes([row(n) for n in numbers]) \
-        + f"\r\n--{boundary}--\r\n".encode()
-    status, _headers, body = connection.exchange(
-        "POST", "/api/v1/learners/import?" + urlencode({"moodle_site": MOODLE_WWWROOT}), payload,
-        {"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    return status, json.loads(body)
-
-
 def test_roster_imports_are_all_or_nothing_after_sigkill_and_converge(engine, database_url, tmp_path):
     mapping = moodle_mapping_file(tmp_path / "moodle.json")
     server = ServerProcess(database_url, tmp_path, workers=2, env={"FSE_FAD_MOODLE_MAPPING": mapping})
@@ -197,7 +186,7 @@ def test_roster_imports_are_all_or_nothing_after_sigkill_and_converge(engine, da
             round_number += 1
             sent.append(numbers)
             try:
-                status, report = _upload(connection, numbers)
+                status, report = upload_roster(connection, numbers)
             except LOST_CONNECTION:
                 return
             statuses[status] = statuses.get(status, 0) + 1
@@ -215,10 +204,10 @@ def test_roster_imports_are_all_or_nothing_after_sigkill_and_converge(engine, da
         # Running every import again converges: all learners, once each, then nothing to change.
         connection = Connection(restarted.url, key, secret)
         for numbers in sent:
-            status, report = _upload(connection, numbers)
+            status, report = upload_roster(connection, numbers)
             assert status == 200 and report["created"] + report["unchanged"] == ROSTER_ROWS, report
         for numbers in sent[:3]:
-            assert _upload(connection, numbers)[1]["unchanged"] == ROSTER_ROWS
+            assert upload_roster(connection, numbers)[1]["unchanged"] == ROSTER_ROWS
         with engine.connect() as conn:
             learners = conn.execute(select(func.count()).select_from(Learner)).scalar()
             identities = conn.execute(select(func.count(LearnerIdentity.agent_key.distinct()))).scalar()
