@@ -25,9 +25,12 @@ class Outcome:
             if ids is not None:
                 self.acknowledged.append(ids)
 
-    def p99(self) -> float:
+    def percentile(self, fraction: float) -> float:
         ordered = sorted(self.latencies)
-        return ordered[int(len(ordered) * 0.99)] if ordered else 0.0
+        return ordered[min(int(len(ordered) * fraction), len(ordered) - 1)] if ordered else 0.0
+
+    def p99(self) -> float:
+        return self.percentile(0.99)
 
 
 class Connection:
