@@ -86,6 +86,9 @@ def concurrency_run(url: str, workdir, args) -> dict:
         elapsed = time.perf_counter() - started
     finally:
         server.stop()
+    # The server's account of any 5xx, before its working directory goes.
+    server_errors = [line for line in (workdir / f"server-{server.port}.log").read_text().splitlines()
+                     if '"level": "error"' in line]
 
     engine = make_engine(url)
     try:
@@ -118,6 +121,7 @@ def concurrency_run(url: str, workdir, args) -> dict:
         "contested_stored": contested_stored,
         "p50_ms": round(batches.percentile(0.50) * 1000, 1),
         "p99_ms": round(batches.p99() * 1000, 1),
+        "server_errors": server_errors[:5],
     }
 
 
@@ -146,6 +150,9 @@ def main() -> int:
              f"{r['conflicts_409']} of {r['conflicts_sent']}", r["duplicates"], f"{r['stored']} / {r['expected']}",
              r["p50_ms"], r["p99_ms"]] for kind, r in results.items()]
     print(table(headers, rows))
+    for kind, r in results.items():
+        for line in r["server_errors"]:
+            print(f"{kind} server error: {line[:4000]}")
     failed = [kind for kind, r in results.items()
               if r["errors_5xx"] or r["duplicates"] or r["unexpected_409"] or r["stored"] != r["expected"]
               or r["conflicts_409"] != r["conflicts_sent"]]
