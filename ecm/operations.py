@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Iterator
 
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from courses.catalogue import Catalogue
@@ -219,6 +219,7 @@ def issue(session: Session, event: EcmEvent, catalogue: Catalogue, now: datetime
                        & (LearnerProgress.course_code == course.code))
             .where(Learner.id.in_(chunk)))
         completions = module_statements(session, course.code, chunk)
+        new_entries: list[dict] = []
         for learner, progress in rows:
             if learner.erased_at is not None:
                 continue  # entries of an erased learner stay as they were issued (docs/ecm.md)
@@ -232,21 +233,22 @@ def issue(session: Session, event: EcmEvent, catalogue: Catalogue, now: datetime
                 result.unchanged += 1
                 continue
             outcome = decision.outcome or "revoked"
-            new = CreditEntry(event_id=event.id, learner_id=learner.id, kind="issue" if entry is None else "correction",
-                              outcome=outcome, corrects_id=entry.id if entry else None,
-                              reason=_reason(session, entry, data) if entry else None, credits=decision.credits,
-                              credit_date=decision.credit_date, rule_version=rules.RULE_VERSION,
-                              statement_ids=list(decision.statement_ids), learner_data=data,
-                              flagged=entry is not None,
-                              verification_code=None if outcome == "revoked" else new_verification_code(),
-                              created_at=now)
-            session.add(new)
+            new_entries.append({
+                "event_id": event.id, "learner_id": learner.id, "kind": "issue" if entry is None else "correction",
+                "outcome": outcome, "corrects_id": entry.id if entry else None,
+                "reason": _reason(session, entry, data) if entry else None, "credits": decision.credits,
+                "credit_date": decision.credit_date, "rule_version": rules.RULE_VERSION,
+                "statement_ids": list(decision.statement_ids), "learner_data": data, "flagged": entry is not None,
+                "verification_code": None if outcome == "revoked" else new_verification_code(), "created_at": now})
             if entry is not None:
                 result.corrections += 1
             elif outcome == "credits":
                 result.credits += 1
             else:
                 result.attendance += 1
+        if new_entries:
+            # One multi-row INSERT per chunk: the entries need no identity in this session.
+            session.execute(insert(CreditEntry), new_entries)
     session.flush()
     return result
 
