@@ -17,10 +17,11 @@ from tests.test_progress_tracking import as_learner, import_learners, post
 CATALOGUE = default_catalogue()
 # full_course() completes on 2026-10-05 (Italian time).
 COMPLETION_DAY = date(2026, 10, 5)
+EVENT_CODE = "123-4567"
 
 
 def event_input(**overrides) -> dict:
-    values = {"code": "123-4567", "edition": 1, "title": "FSE 2.0 – formazione generale", "provider_code": "123",
+    values = {"code": EVENT_CODE, "edition": 1, "title": "FSE 2.0 – formazione generale", "provider_code": "123",
               "accrediting_body_code": "090", "start_date": "2026-01-15", "end_date": COMPLETION_DAY.isoformat(),
               "hours": 4, "objective_code": 18, "professions": "all", "course_code": "FAD-FSE"}
     values.update(overrides)
@@ -34,7 +35,7 @@ def create_event(session_factory, **overrides) -> str:
         return event.code
 
 
-def issue(session_factory, code: str = "123-4567", edition: int | None = None) -> operations.IssueResult:
+def issue(session_factory, code: str = EVENT_CODE, edition: int | None = None) -> operations.IssueResult:
     with session_scope(session_factory) as session:
         return operations.issue(session, operations.get_event(session, code, edition), CATALOGUE)
 
@@ -47,7 +48,7 @@ def learner_journey(http, xapi, session_factory, n: int, statements=None, **rost
     return posted
 
 
-def entries(session_factory, n: int, code: str = "123-4567") -> list[CreditEntry]:
+def entries(session_factory, n: int, code: str = EVENT_CODE) -> list[CreditEntry]:
     """Every entry of learner ``n`` for the event, oldest first."""
     with session_scope(session_factory) as session:
         event = operations.get_event(session, code)

@@ -27,6 +27,7 @@ from courses.importing import import_roster
 from fse_fad.auth import XAPI_SCOPES, FailureThrottle, revoke_client
 from fse_fad.db import session_scope
 from tests.conftest import XAPI_HEADERS, basic_auth
+from tests.ecm_support import EVENT_CODE, create_event, entries, event_input, issue
 from tests.courses_support import MOODLE_WWWROOT, csv_bytes, make_cf, row
 from tests.test_courses_api import config  # noqa: F401  (fixture: a configuration with a Moodle mapping)
 from tests.test_progress_rules import full_course
@@ -108,6 +109,9 @@ PROFILE_WRITERS = scopes("all", "profile")
 PROFILE_READERS = PROFILE_WRITERS | scopes("all/read")
 ACTIVITY_PROFILE = {"activityId": FAD.iri + "/m01/base", "profileId": "p"}
 ANOTHER_TRUST = {"office-A": 404}
+ECM_PROVIDER = ADMIN | {"ecm-provider"}
+ECM_READERS = ECM_PROVIDER | OFFICES
+ECM = f"/api/v1/ecm/events/{EVENT_CODE}"
 
 ACCESS: list[Access] = [
     Access("GET", "/health", CALLERS, 200),
@@ -190,6 +194,22 @@ ACCESS: list[Access] = [
     Access("GET", "/api/v1/reports/learners", TRAINING_OFFICE, 200, query={"trust": TRUST_B, "format": "csv"},
            others={"office-A": 403}, label="another trust named"),
     Access("GET", "/api/v1/reports/unmatched", ADMIN | {"office-regional"}, 200),
+    # ECM: the provider issues and exports; an office reads its trust's credits and certificates.
+    Access("GET", "/api/v1/ecm/events", ECM_READERS, 200),
+    Access("POST", "/api/v1/ecm/events", ECM_PROVIDER, 201,
+           body=lambda world: event_input(code=f"E-{uuid.uuid4().hex[:8]}")),
+    Access("GET", "/api/v1/ecm/events/<code>", ECM_READERS, 200, path=ECM),
+    Access("POST", "/api/v1/ecm/events/<code>/credits", ECM_PROVIDER, 200, path=f"{ECM}/credits"),
+    Access("GET", "/api/v1/ecm/events/<code>/credits", ECM_READERS, 200, path=f"{ECM}/credits"),
+    Access("GET", "/api/v1/ecm/events/<code>/report.xml", ECM_PROVIDER, 200, path=f"{ECM}/report.xml"),
+    Access("GET", "/api/v1/ecm/events/<code>/report.csv", ECM_PROVIDER, 200, path=f"{ECM}/report.csv"),
+    Access("GET", "/api/v1/ecm/events/<code>/certificates/<codice_fiscale>", ECM_READERS, 200,
+           path=ECM + "/certificates/{learner_a}"),
+    Access("GET", "/api/v1/ecm/events/<code>/certificates/<codice_fiscale>", ECM_READERS, 200,
+           path=ECM + "/certificates/{learner_b}", others=ANOTHER_TRUST, label="another trust's learner"),
+    Access("GET", "/api/v1/ecm/certificates/<code>", ECM_READERS, 200,
+           path="/api/v1/ecm/certificates/{certificate_a}"),
+    Access("GET", "/api/v1/ecm/reports/due", ECM_PROVIDER, 200),
 ]
 
 
@@ -247,6 +267,10 @@ class World:
         self.more_path = page["more"]
         assert self.more_path
 
+        create_event(session_factory)
+        issue(session_factory)
+        self.certificate_a = entries(session_factory, 1)[-1].verification_code
+
         self.launch_actor = {"objectType": "Agent", "account": {"homePage": MOODLE_WWWROOT, "name": "1001"}}
         launch = self._ok(http.post("/api/v1/launch", headers=self.headers["fad-platform"],
                                     json={"actor": self.launch_actor}))
@@ -274,7 +298,8 @@ class World:
                                                          {"cognome": "Careggiano", "nome": "Beatrice"}))])
 
     def names(self) -> dict:
-        return {"learner_a": self.learner_a, "learner_b": self.learner_b, "more_path": self.more_path}
+        return {"learner_a": self.learner_a, "learner_b": self.learner_b, "more_path": self.more_path,
+                "certificate_a": self.certificate_a}
 
     def call(self, access: Access, caller: str):
         def build(value):
@@ -351,7 +376,9 @@ def test_every_caller_gets_exactly_what_its_role_allows(app, http, session_facto
                     wrong.append(f"{where} as {caller}: a {response.status_code} naming {body['errors'][0]}")
             if caller == "office-A":
                 # A refusal may repeat the codice fiscale the caller itself sent, nothing more.
-                text = _text_of(response).replace(world.last_path.rsplit("/learners/", 1)[-1].split("/")[0], "")
+                text = _text_of(response)
+                for sent in world.last_path.split("/"):
+                    text = text.replace(sent, "") if len(sent) == 16 else text
                 leaks += [f"{where}: {secret}" for secret in world.trust_b_secrets if secret in text]
     assert not wrong, f"{len(wrong)} answers differ from ACCESS:\n" + "\n".join(wrong)
     assert not leaks, "trust B's learners reached trust A's office:\n" + "\n".join(leaks)
