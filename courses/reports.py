@@ -402,7 +402,13 @@ def _iso_text(value: str | None) -> str | None:
 def learner_progress(session: Session, learner: Learner, course: Course) -> dict:
     """One learner's progress in a course: status, initial assessment, each module with its level,
     completion and time, the final-test attempts, the questionnaire, or the sessions attended."""
-    progress = session.get(LearnerProgress, (learner.id, course.code))
+    # Progress and initial assessment in one round trip: this answers the FAD platform and the
+    # offices for every learner page they open.
+    progress, assessment = session.execute(
+        select(LearnerProgress, Assessment).select_from(Learner)
+        .outerjoin(LearnerProgress, _with_progress(course))
+        .outerjoin(Assessment, and_(Assessment.learner_id == Learner.id, Assessment.course_code == course.code))
+        .where(Learner.id == learner.id)).one()
     body = {"codice_fiscale": learner.codice_fiscale, "trust": learner.trust_code, "cluster": learner.cluster,
             "category": learner.category_code, "course": course.code, "kind": course.kind,
             "status": progress.status if progress else "not_started"}
@@ -415,8 +421,6 @@ def learner_progress(session: Session, learner: Learner, course: Course) -> dict
         body["hours_attended"] = progress.hours_attended if progress else 0.0
         body["hours"] = course.hours
         return body
-    assessment = session.scalar(select(Assessment).where(Assessment.learner_id == learner.id,
-                                                         Assessment.course_code == course.code))
     levels = assessment.levels if assessment else {}
     body["assessment"] = None if assessment is None and (progress is None or progress.assessment_completed_at is None) else {
         "completed_at": iso_utc(assessment.completed_at if assessment else progress.assessment_completed_at),
