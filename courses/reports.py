@@ -371,10 +371,17 @@ def learners(session: Session, catalogue: Catalogue, *, course_code: str | None 
         where.append(Learner.cluster == cluster)
     total = session.scalar(select(func.count()).select_from(Learner)
                            .outerjoin(LearnerProgress, _with_progress(course)).where(*where))
+    order = (Learner.surname, Learner.name, Learner.id)
     stmt = (select(Learner, LearnerProgress).outerjoin(LearnerProgress, _with_progress(course)).where(*where)
-            .order_by(Learner.surname, Learner.name, Learner.id))
+            .order_by(*order))
     if per_page is not None:
-        stmt = stmt.limit(per_page).offset((page - 1) * per_page)
+        # The page's learners first, sorting only the sort keys; then their whole rows. Sorting
+        # every whole row up to a deep page (tens of thousands) spills to disk.
+        chosen = (select(*order).outerjoin(LearnerProgress, _with_progress(course)).where(*where)
+                  .order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery())
+        stmt = (select(Learner, LearnerProgress).join(chosen, chosen.c.id == Learner.id)
+                .outerjoin(LearnerProgress, _with_progress(course))
+                .order_by(chosen.c.surname, chosen.c.name, chosen.c.id))
     rows = [_learner_row(learner, progress) for learner, progress in session.execute(stmt)]
     return {"course": course.code, "status": status, "trust": trust, "cluster": cluster, "page": page,
             "per_page": per_page, "total": total or 0, "rows": rows}
