@@ -7,8 +7,8 @@ completed course (progress row, eight completed modules and their completing fac
 the second finds nothing to change. Prints wall and CPU time of each run, then a JSON line, and
 drops the database.
 
-    flock /tmp/fse-bench.lock python bench/ecm_issue.py
-    flock /tmp/fse-bench.lock python bench/ecm_issue.py --learners 5000
+    python bench/ecm_issue.py
+    python bench/ecm_issue.py --learners 5000
 
 ``FSE_FAD_BENCH_POSTGRES_URL`` is the administrative URL (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``). Not a timed test.

@@ -10,8 +10,8 @@ the peak of Python allocations (tracemalloc) and the peak RSS (VmHWM) of the pro
 wrote the report (a fresh process: Python and its libraries included), then a JSON line, and
 drops the database.
 
-    flock /tmp/fse-bench.lock python bench/ecm_report.py
-    flock /tmp/fse-bench.lock python bench/ecm_report.py --participants 5000
+    python bench/ecm_report.py
+    python bench/ecm_report.py --participants 5000
 
 ``FSE_FAD_BENCH_POSTGRES_URL`` is the administrative URL (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``). Not a timed test.
