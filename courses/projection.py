@@ -105,7 +105,7 @@ class Projector:
 def attach_identities(session: Session, agent_keys: Iterable[str], catalogue: Catalogue) -> None:
     """Facts of agents that matched no learner count from the moment the learner is known under
     them (an import, a new identity); facts of an identity that left a learner leave with it."""
-    from courses.bulk import matching
+    from fse_fad.bulk import matching
 
     keys = sorted(set(agent_keys))
     with_facts = [key for clause in matching(session, ProgressFact.agent_key, keys)
