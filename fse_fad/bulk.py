@@ -12,7 +12,7 @@ import json
 from functools import lru_cache
 from typing import Iterator, Sequence
 
-from sqlalchemy import ARRAY, JSON, Table, any_, bindparam, insert, text
+from sqlalchemy import ARRAY, JSON, Table, any_, bindparam, insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -63,22 +63,23 @@ def insert_returning(session: Session, table: Table, rows: list[dict], returning
         return [tuple(row) for row in session.execute(statement, rows)]
     names = tuple(rows[0])
     as_json = {name for name in names if isinstance(table.c[name].type, JSON)}
-    params = {}
-    for number, name in enumerate(names):
+    params = []
+    for name in names:
         values = [row[name] for row in rows]
         if name in as_json:
             values = [None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
                       for value in values]
-        params[f"p{number}"] = values
-    return [tuple(row) for row in session.execute(_unnest_insert(table, names, tuple(returning)), params)]
+        params.append(values)
+    # Binary parameters (%b): the text form of an array escapes every element in Python.
+    result = session.connection().exec_driver_sql(_unnest_insert(table, names, tuple(returning)), tuple(params))
+    return [tuple(row) for row in result] if returning else []
 
 
 @lru_cache(maxsize=64)
-def _unnest_insert(table: Table, names: tuple[str, ...], returning: tuple[str, ...]):
+def _unnest_insert(table: Table, names: tuple[str, ...], returning: tuple[str, ...]) -> str:
     dialect = postgresql.dialect()
-    arrays = ", ".join(f"CAST(:p{number} AS {table.c[name].type.compile(dialect=dialect)}[])"
-                       for number, name in enumerate(names))
+    arrays = ", ".join(f"CAST(%b AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names)
     columns = ", ".join(f'"{name}"' for name in names)
     returned = ", ".join(f'"{name}"' for name in returning)
-    return text(f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({arrays})'
-                + (f" RETURNING {returned}" if returning else ""))
+    return (f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({arrays})'
+            + (f" RETURNING {returned}" if returning else ""))
