@@ -51,35 +51,61 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
             copy.write_row([json.dumps(row[n], ensure_ascii=False) if n in as_json else row[n] for n in names])
 
 
-def insert_returning(session: Session, table: Table, rows: list[dict], returning: Sequence[str]) -> list[tuple]:
-    """Insert many rows into ``table`` and return the ``returning`` columns of each, in no
-    particular order. On PostgreSQL one ``INSERT ... SELECT FROM unnest(...)`` with an array
-    parameter per column (what a row costs is then the server's, not the driver's dumping of a
-    parameter per value); executemany on SQLite. Every row has the same keys."""
+def insert_with_children(session: Session, parent: Table, rows: list[dict], natural_key: str, child: Table,
+                         child_rows: list[dict], foreign_key: str) -> dict:
+    """Insert ``rows`` into ``parent`` and ``child_rows`` into ``child``, whose ``foreign_key``
+    refers to the parent's generated primary key: each child row holds there the parent's
+    ``natural_key`` instead. Returns the primary key of each parent row by its natural key.
+
+    On PostgreSQL this is one statement (two INSERT ... SELECT FROM unnest(...) joined in a
+    WITH), with one array parameter per column whatever the number of rows: what a row costs is
+    then the server's, not the driver's dumping of a parameter per value. On SQLite, executemany."""
     if not rows:
-        return []
+        return {}
+    (primary,) = parent.primary_key.columns
     if session.get_bind().dialect.name != "postgresql":
-        statement = insert(table).returning(*(table.c[name] for name in returning))
-        return [tuple(row) for row in session.execute(statement, rows)]
-    names = tuple(rows[0])
-    as_json = {name for name in names if isinstance(table.c[name].type, JSON)}
-    params = []
+        statement = insert(parent).returning(parent.c[natural_key], primary)
+        pks = {key: pk for key, pk in session.execute(statement, rows)}
+        if child_rows:
+            session.execute(insert(child), [{**row, foreign_key: pks[row[foreign_key]]} for row in child_rows])
+        return pks
+    parent_names = tuple(rows[0])
+    child_names = tuple(name for name in (child_rows[0] if child_rows else ()) if name != foreign_key)
+    sql = _insert_with_children_sql(parent, parent_names, natural_key, child, child_names, foreign_key)
+    params = _arrays(parent, rows, parent_names) + _arrays(child, child_rows, child_names) + [
+        [row[foreign_key] for row in child_rows]]
+    # Binary parameters (%b): the text form of an array escapes every element in Python.
+    return dict(session.connection().exec_driver_sql(sql, tuple(params)).all())
+
+
+def _arrays(table: Table, rows: list[dict], names: Sequence[str]) -> list[list]:
+    arrays = []
     for name in names:
         values = [row[name] for row in rows]
-        if name in as_json:
+        if isinstance(table.c[name].type, JSON):
             values = [None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
                       for value in values]
-        params.append(values)
-    # Binary parameters (%b): the text form of an array escapes every element in Python.
-    result = session.connection().exec_driver_sql(_unnest_insert(table, names, tuple(returning)), tuple(params))
-    return [tuple(row) for row in result] if returning else []
+        arrays.append(values)
+    return arrays
 
 
 @lru_cache(maxsize=64)
-def _unnest_insert(table: Table, names: tuple[str, ...], returning: tuple[str, ...]) -> str:
+def _insert_with_children_sql(parent: Table, parent_names: tuple[str, ...], natural_key: str, child: Table,
+                              child_names: tuple[str, ...], foreign_key: str) -> str:
     dialect = postgresql.dialect()
-    arrays = ", ".join(f"CAST(%b AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names)
-    columns = ", ".join(f'"{name}"' for name in names)
-    returned = ", ".join(f'"{name}"' for name in returning)
-    return (f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({arrays})'
-            + (f" RETURNING {returned}" if returning else ""))
+    (primary,) = parent.primary_key.columns
+
+    def arrays(table: Table, names: Sequence[str]) -> list[str]:
+        return [f"CAST(%b AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names]
+
+    quoted = lambda names: ", ".join(f'"{name}"' for name in names)  # noqa: E731
+    child_arrays = arrays(child, child_names) + arrays(parent, [natural_key])
+    return (f'WITH inserted AS (INSERT INTO "{parent.name}" ({quoted(parent_names)}) '
+            f'SELECT * FROM unnest({", ".join(arrays(parent, parent_names))}) '
+            f'RETURNING "{natural_key}", "{primary.name}"), '
+            f'children AS (INSERT INTO "{child.name}" ({quoted(child_names + (foreign_key,))}) '
+            f'SELECT {quoted(f"c{n}" for n in range(len(child_names)))}{", " if child_names else ""}'
+            f'inserted."{primary.name}" FROM unnest({", ".join(child_arrays)}) '
+            f'AS c({quoted([f"c{n}" for n in range(len(child_names))] + ["parent"])}) '
+            f'JOIN inserted ON inserted."{natural_key}" = c.parent) '
+            f'SELECT "{natural_key}", "{primary.name}" FROM inserted')

@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from fse_fad.bulk import insert_returning, insert_rows
+from fse_fad.bulk import insert_with_children
 from fse_fad.errors import BadRequest, Conflict
 from lrs import identity
 from lrs.models import Activity, Attachment, Statement, StatementKey
@@ -129,10 +129,9 @@ def store_statements(session: Session, statements: list[dict], writer: Writer, s
             "authority_key": writer.authority_key,
             "body": body,
         })
-    pks = {statement_id: pk for statement_id, pk in
-           insert_returning(session, Statement.__table__, rows, ("statement_id", "pk"))}
-    insert_rows(session, StatementKey.__table__, [{"key": key, "statement_pk": pks[body["id"]]}
-                                                  for _raw, body in new for key in identity.filter_keys(body)])
+    pks = insert_with_children(session, Statement.__table__, rows, "statement_id", StatementKey.__table__,
+                               [{"key": key, "statement_pk": body["id"]}
+                                for _raw, body in new for key in identity.filter_keys(body)], "statement_pk")
 
     newly_voided: set[str] = set()
     if voided_targets:
