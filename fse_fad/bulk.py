@@ -8,7 +8,6 @@ of rows (COPY, or one array per column), where SQLite takes executemany.
 """
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Iterator, Sequence
 
@@ -16,6 +15,8 @@ from sqlalchemy import ARRAY, JSON, Table, any_, bindparam, insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
+
+from fse_fad import jsontext
 
 SQLITE_CHUNK = 500
 
@@ -48,7 +49,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     columns = ", ".join(f'"{name}"' for name in names)
     with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([json.dumps(row[n], ensure_ascii=False) if n in as_json else row[n] for n in names])
+            copy.write_row([jsontext.dumps(row[n]) if n in as_json else row[n] for n in names])
 
 
 def insert_with_children(session: Session, parent: Table, rows: list[dict], natural_key: str, child: Table,
@@ -83,8 +84,7 @@ def _arrays(table: Table, rows: list[dict], names: Sequence[str]) -> list[list]:
     for name in names:
         values = [row[name] for row in rows]
         if isinstance(table.c[name].type, JSON):
-            values = [None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-                      for value in values]
+            values = [None if value is None else jsontext.dumps(value) for value in values]
         arrays.append(values)
     return arrays
 
