@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from fse_fad.bulk import insert_with_children
+from fse_fad.bulk import insert_with_children, matching
 from fse_fad.errors import BadRequest, Conflict
 from lrs import identity
 from lrs.models import Activity, Attachment, Statement, StatementKey
@@ -220,8 +220,11 @@ def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int)
         return
     # Most statements repeat definitions already stored: read without locks, and lock (sorted, so
     # that concurrent batches lock in the same order) and write only the activities that change.
-    known = dict(session.execute(select(Activity.iri_key, Activity.definition)
-                                 .where(Activity.iri_key.in_(sorted(definitions)))).all())
+    activities = Activity.__table__
+    connection = session.connection()
+    known = {key: definition for clause in matching(session, activities.c.iri_key, sorted(definitions))
+             for key, definition in connection.execute(select(activities.c.iri_key, activities.c.definition)
+                                                       .where(clause))}
     keys = [key for key in sorted(definitions)
             if key not in known or _merge_definition(known[key] or {}, definitions[key][1]) != known[key]]
     if not keys:
