@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from fse_fad.bulk import insert_with_children, matching
@@ -225,23 +225,24 @@ def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int)
     known = {key: definition for clause in matching(session, activities.c.iri_key, sorted(definitions))
              for key, definition in connection.execute(select(activities.c.iri_key, activities.c.definition)
                                                        .where(clause))}
-    keys = [key for key in sorted(definitions)
-            if key not in known or _merge_definition(known[key] or {}, definitions[key][1]) != known[key]]
-    if not keys:
-        return
-    stored = {a.iri_key: a for a in session.scalars(select(Activity).where(Activity.iri_key.in_(keys))
-                                                    .order_by(Activity.iri_key).with_for_update())}
-    for key in keys:
-        iri, definition = definitions[key]
-        current = stored.get(key)
-        if current is None:
-            session.add(Activity(iri_key=key, iri=iri, definition=definition, updated_us=stored_us))
-        else:
-            merged = _merge_definition(current.definition or {}, definition)
-            if merged != current.definition:
-                current.definition = merged
-                current.updated_us = stored_us
-    session.flush()
+    changed = [key for key in sorted(definitions)
+               if key in known and _merge_definition(known[key] or {}, definitions[key][1]) != known[key]]
+    missing = [key for key in sorted(definitions) if key not in known]
+    if changed:
+        locked = dict(connection.execute(select(activities.c.iri_key, activities.c.definition)
+                                         .where(activities.c.iri_key.in_(changed))
+                                         .order_by(activities.c.iri_key).with_for_update()).all())
+        for key in changed:
+            merged = _merge_definition(locked[key] or {}, definitions[key][1])
+            if merged != locked[key]:
+                connection.execute(update(activities).where(activities.c.iri_key == key)
+                                   .values(definition=merged, updated_us=stored_us))
+    if missing:
+        # A concurrent batch inserting the same activity makes this one fail on the key, and the
+        # request is retried: it then finds the activity and merges into it.
+        connection.execute(insert(activities), [{"iri_key": key, "iri": definitions[key][0],
+                                                 "definition": definitions[key][1], "updated_us": stored_us}
+                                                for key in missing])
 
 
 def get_activity(session: Session, iri: str) -> dict:
