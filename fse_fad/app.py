@@ -27,7 +27,8 @@ def create_app(config: Config | None = None) -> Flask:
     configure_logs(config.log_level)
     app = Flask(__name__)
     app.json = SafeJSONProvider(app)
-    app.config["SECRET_KEY"] = config.secret_key
+    # No SECRET_KEY for Flask: the service keeps no cookie sessions (credentials come with every
+    # request), and without it Flask skips opening one on each request.
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.json.sort_keys = False
     app.json.ensure_ascii = False
