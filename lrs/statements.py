@@ -109,7 +109,6 @@ def store_statements(session: Session, statements: list[dict], writer: Writer, s
 
     voided_targets = {body["object"]["id"].lower() for _raw, body in new
                       if body["verb"]["id"] == VOIDED_VERB}
-    new_ids = [body["id"] for _raw, body in new]
     new_chosen = [statement_id for statement_id in chosen if statement_id not in existing]
     # Voiding statements that arrived before the statement they void.
     voided_on_arrival = set(session.scalars(select(Statement.ref_statement_id).where(
