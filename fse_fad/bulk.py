@@ -9,7 +9,7 @@ of rows (COPY, or one array per column), where SQLite takes executemany.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import ARRAY, JSON, Table, any_, bindparam, insert
 from sqlalchemy.dialects import postgresql
@@ -52,6 +52,42 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
             copy.write_row([jsontext.dumps(row[n]) if n in as_json else row[n] for n in names])
 
 
+def insert_many(session: Session, table: Table, rows: list[dict]) -> None:
+    """Insert rows into ``table`` in one statement on PostgreSQL (INSERT ... SELECT FROM
+    unnest(...), an array parameter per column), executemany on SQLite: for the rows of one
+    transaction, where a conflict or a deadlock must reach the caller's retry as an SQLAlchemy
+    error. Every row has the same keys."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = tuple(rows[0])
+    session.connection().exec_driver_sql(_insert_sql(table, names), tuple(_arrays(table, rows, names)))
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(table: Table, names: tuple[str, ...]) -> str:
+    return (f'INSERT INTO "{table.name}" ({_quoted(names)}) '
+            f'SELECT * FROM unnest({", ".join(_array_parameters(table, names))})')
+
+
+def _python_type(column) -> type | None:
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return None
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def _array_parameters(table: Table, names: Sequence[str]) -> list[str]:
+    dialect = postgresql.dialect()
+    return [f"CAST(%b AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names]
+
+
 def insert_with_children(session: Session, parent: Table, rows: list[dict], natural_key: str, child: Table,
                          child_rows: list[dict], foreign_key: str) -> dict:
     """Insert ``rows`` into ``parent`` and ``child_rows`` into ``child``, whose ``foreign_key``
@@ -85,6 +121,9 @@ def _arrays(table: Table, rows: list[dict], names: Sequence[str]) -> list[list]:
         values = [row[name] for row in rows]
         if isinstance(table.c[name].type, JSON):
             values = [None if value is None else jsontext.dumps(value) for value in values]
+        elif _python_type(table.c[name]) is float:
+            # An array has one element type: 0 and 0.5 in one column are both floats.
+            values = [None if value is None else float(value) for value in values]
         arrays.append(values)
     return arrays
 
@@ -92,13 +131,8 @@ def _arrays(table: Table, rows: list[dict], names: Sequence[str]) -> list[list]:
 @lru_cache(maxsize=64)
 def _insert_with_children_sql(parent: Table, parent_names: tuple[str, ...], natural_key: str, child: Table,
                               child_names: tuple[str, ...], foreign_key: str) -> str:
-    dialect = postgresql.dialect()
     (primary,) = parent.primary_key.columns
-
-    def arrays(table: Table, names: Sequence[str]) -> list[str]:
-        return [f"CAST(%b AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names]
-
-    quoted = lambda names: ", ".join(f'"{name}"' for name in names)  # noqa: E731
+    arrays, quoted = _array_parameters, _quoted
     child_arrays = arrays(child, child_names) + arrays(parent, [natural_key])
     return (f'WITH inserted AS (INSERT INTO "{parent.name}" ({quoted(parent_names)}) '
             f'SELECT * FROM unnest({", ".join(arrays(parent, parent_names))}) '
