@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from courses import codice_fiscale as cf
 from courses import xlsx
-from courses.bulk import insert_rows, matching
+from fse_fad.bulk import insert_rows, matching
 from courses.catalogue import Catalogue, default_catalogue
 from courses.models import Learner, LearnerIdentity, TrustMembership
 from courses.operations import close_memberships, identity_agents, sync_levels_state, utcnow

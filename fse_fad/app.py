@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from fse_fad.auth import ActiveClients
 from fse_fad.config import Config
 from fse_fad.db import make_engine, make_session_factory, pending_migrations
 from fse_fad.errors import ApiError
@@ -26,12 +27,14 @@ def create_app(config: Config | None = None) -> Flask:
     configure_logs(config.log_level)
     app = Flask(__name__)
     app.json = SafeJSONProvider(app)
-    app.config["SECRET_KEY"] = config.secret_key
+    # No SECRET_KEY for Flask: the service keeps no cookie sessions (credentials come with every
+    # request), and without it Flask skips opening one on each request.
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     engine = make_engine(config.database_url)
-    app.extensions["fse_fad"] = Runtime(config=config, engine=engine, session_factory=make_session_factory(engine))
+    app.extensions["fse_fad"] = Runtime(config=config, engine=engine, session_factory=make_session_factory(engine),
+                                        active_clients=ActiveClients(ttl_seconds=config.auth_cache_seconds))
     # Learner progress is kept in the transaction that stores each statement batch.
     from courses.projection import projector_for
 
