@@ -145,6 +145,26 @@ class ServerProcess:
             pass
 
 
+def stop_server(server: ServerProcess, monitor: "RssMonitor | None") -> None:
+    """At the end of a run (in a ``finally``): stop sampling and the server; after an error, show
+    the end of the server's log."""
+    if monitor is not None:
+        monitor.stop()
+    server.stop()
+    if sys.exc_info()[0] is not None:
+        print(f"server log (tail):\n{server.log_tail()}", file=sys.stderr)
+
+
+def clean_up(workdir: Path, base_url: str, database: str | None) -> None:
+    """Remove the run's directory and drop ``database`` (None keeps it)."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    if database:
+        try:
+            admin(base_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        except Exception as exc:  # reported, not fatal
+            print(f"could not drop database {database}: {exc}", file=sys.stderr)
+
+
 class RssMonitor(threading.Thread):
     """Samples VmRSS of the server's process tree; keeps each process's peak (VmHWM as well)."""
 
@@ -753,17 +773,8 @@ def main() -> int:
         monitor.final_sample()
         results["rss"] = monitor.report()
     finally:
-        if monitor is not None:
-            monitor.stop()
-        server.stop()
-        if sys.exc_info()[0] is not None:
-            print(f"server log (tail):\n{server.log_tail()}", file=sys.stderr)
-        shutil.rmtree(workdir, ignore_errors=True)
-        if not args.keep_db:
-            try:
-                admin(args.pg, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-            except Exception as exc:  # reported, not fatal
-                print(f"could not drop database {args.db}: {exc}", file=sys.stderr)
+        stop_server(server, monitor)
+        clean_up(workdir, args.pg, None if args.keep_db else args.db)
 
     dataset, load, rss = results["dataset"], results["bulk_load"], results["rss"]
     print()

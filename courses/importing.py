@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from courses import codice_fiscale as cf
 from courses import xlsx
-from courses.bulk import insert_rows, matching
+from fse_fad.bulk import insert_rows, matching
 from courses.catalogue import Catalogue, default_catalogue
 from courses.models import Learner, LearnerIdentity, TrustMembership
 from courses.operations import close_memberships, identity_agents, sync_levels_state, utcnow
@@ -134,9 +134,23 @@ def normalize_header(value: object) -> str:
     return HEADER_ALIASES.get(name, name)
 
 
+def _not_text() -> BadRequest:
+    return BadRequest("the file is neither UTF-8 nor Windows-1252 text, nor an XLSX workbook", field="file",
+                      rule="CSV in UTF-8, UTF-16 with BOM or Windows-1252, or XLSX")
+
+
 def _decode(content: bytes) -> str:
+    # Excel's "Unicode text" export is UTF-16 with a byte order mark.
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError:
+            raise _not_text() from None
     if content.startswith(b"\xef\xbb\xbf"):
         content = content[3:]
+    # No roster holds NUL: it is UTF-16 without a BOM, or a binary file.
+    if b"\x00" in content:
+        raise _not_text()
     try:
         return content.decode("utf-8")
     except UnicodeDecodeError:
@@ -144,8 +158,7 @@ def _decode(content: bytes) -> str:
     try:
         return content.decode("cp1252")
     except UnicodeDecodeError:
-        raise BadRequest("the file is neither UTF-8 nor Windows-1252 text, nor an XLSX workbook", field="file",
-                         rule="CSV in UTF-8 or Windows-1252, or XLSX") from None
+        raise _not_text() from None
 
 
 def _csv_records(content: bytes) -> Iterator[tuple[int, list[str]]]:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from courses import codice_fiscale as cf
-from courses.bulk import matching
+from fse_fad.bulk import matching
 from courses.catalogue import Catalogue, Course, default_catalogue
 from courses.models import Assessment, Learner, LearnerIdentity, TrustMembership
 from courses.moodle import MoodleMapping

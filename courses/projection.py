@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timezone
 from typing import Iterable
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from courses.catalogue import Catalogue, Course, default_catalogue
@@ -23,6 +23,7 @@ from courses.interpretation import Fact, Interpreter
 from courses.models import Assessment, Learner, LearnerIdentity, LearnerProgress, ModuleProgress, ProgressFact
 from courses.moodle import MoodleMapping
 from courses.progress import Snapshot, status_of, summarize
+from fse_fad.bulk import insert_many
 
 
 def _fact_row(fact: Fact, learner_id: int | None) -> dict:
@@ -96,7 +97,7 @@ class Projector:
             session.execute(delete(ProgressFact).where(ProgressFact.statement_id.in_(voided)))
         if facts:
             owners = owners_of(session, {f.agent_key for f in facts})
-            session.execute(insert(ProgressFact), [_owned_fact_row(f, owners) for f in facts])
+            insert_many(session, ProgressFact.__table__, [_owned_fact_row(f, owners) for f in facts])
             affected |= {owners[f.agent_key][0] for f in facts if f.agent_key in owners}
         if affected:
             refresh(session, affected, self.catalogue)
@@ -105,7 +106,7 @@ class Projector:
 def attach_identities(session: Session, agent_keys: Iterable[str], catalogue: Catalogue) -> None:
     """Facts of agents that matched no learner count from the moment the learner is known under
     them (an import, a new identity); facts of an identity that left a learner leave with it."""
-    from courses.bulk import matching
+    from fse_fad.bulk import matching
 
     keys = sorted(set(agent_keys))
     with_facts = [key for clause in matching(session, ProgressFact.agent_key, keys)
@@ -164,9 +165,9 @@ def refresh(session: Session, learner_ids: Iterable[int], catalogue: Catalogue) 
                          "completed_at": m.completed_at, "seconds": m.seconds}
                         for m in snapshot.modules.values() if m.launched_at is not None]
     if progress_rows:
-        session.execute(insert(LearnerProgress), progress_rows)
+        insert_many(session, LearnerProgress.__table__, progress_rows)
     if module_rows:
-        session.execute(insert(ModuleProgress), module_rows)
+        insert_many(session, ModuleProgress.__table__, module_rows)
 
 
 def _progress_row(learner_id: int, snapshot: Snapshot) -> dict:
@@ -250,11 +251,11 @@ def rebuild(session: Session, catalogue: Catalogue, moodle: MoodleMapping, batch
         found = owner(fact.agent_key)
         rows.append(_owned_fact_row(fact, {fact.agent_key: found} if found else {}))
         if len(rows) >= batch:
-            session.execute(insert(ProgressFact), rows)
+            insert_many(session, ProgressFact.__table__, rows)
             made += len(rows)
             rows = []
     if rows:
-        session.execute(insert(ProgressFact), rows)
+        insert_many(session, ProgressFact.__table__, rows)
         made += len(rows)
     learner_ids = list(session.scalars(select(ProgressFact.learner_id).where(
         ProgressFact.learner_id.is_not(None)).distinct()))

@@ -386,10 +386,17 @@ def learners(session: Session, catalogue: Catalogue, *, course_code: str | None 
         where.append(Learner.cluster == cluster)
     total = session.scalar(select(func.count()).select_from(Learner)
                            .outerjoin(LearnerProgress, _with_progress(course)).where(*where))
+    order = (Learner.surname, Learner.name, Learner.id)
     stmt = (select(Learner, LearnerProgress).outerjoin(LearnerProgress, _with_progress(course)).where(*where)
-            .order_by(Learner.surname, Learner.name, Learner.id))
+            .order_by(*order))
     if per_page is not None:
-        stmt = stmt.limit(per_page).offset((page - 1) * per_page)
+        # The page's learners first, sorting only the sort keys; then their whole rows. Sorting
+        # every whole row up to a deep page (tens of thousands) spills to disk.
+        chosen = (select(*order).outerjoin(LearnerProgress, _with_progress(course)).where(*where)
+                  .order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery())
+        stmt = (select(Learner, LearnerProgress).join(chosen, chosen.c.id == Learner.id)
+                .outerjoin(LearnerProgress, _with_progress(course))
+                .order_by(chosen.c.surname, chosen.c.name, chosen.c.id))
     rows = [_learner_row(learner, progress) for learner, progress in session.execute(stmt)]
     return {"course": course.code, "status": status, "trust": trust, "cluster": cluster, "page": page,
             "per_page": per_page, "total": total or 0, "rows": rows}
@@ -417,7 +424,13 @@ def _iso_text(value: str | None) -> str | None:
 def learner_progress(session: Session, learner: Learner, course: Course) -> dict:
     """One learner's progress in a course: status, initial assessment, each module with its level,
     completion and time, the final-test attempts, the questionnaire, or the sessions attended."""
-    progress = session.get(LearnerProgress, (learner.id, course.code))
+    # Progress and initial assessment in one round trip: this answers the FAD platform and the
+    # offices for every learner page they open.
+    progress, assessment = session.execute(
+        select(LearnerProgress, Assessment).select_from(Learner)
+        .outerjoin(LearnerProgress, _with_progress(course))
+        .outerjoin(Assessment, and_(Assessment.learner_id == Learner.id, Assessment.course_code == course.code))
+        .where(Learner.id == learner.id)).one()
     body = {"codice_fiscale": learner.codice_fiscale, "trust": learner.trust_code, "cluster": learner.cluster,
             "category": learner.category_code, "course": course.code, "kind": course.kind,
             "status": progress.status if progress else "not_started"}
@@ -430,8 +443,6 @@ def learner_progress(session: Session, learner: Learner, course: Course) -> dict
         body["hours_attended"] = progress.hours_attended if progress else 0.0
         body["hours"] = course.hours
         return body
-    assessment = session.scalar(select(Assessment).where(Assessment.learner_id == learner.id,
-                                                         Assessment.course_code == course.code))
     levels = assessment.levels if assessment else {}
     body["assessment"] = None if assessment is None and (progress is None or progress.assessment_completed_at is None) else {
         "completed_at": iso_utc(assessment.completed_at if assessment else progress.assessment_completed_at),

@@ -10,7 +10,7 @@ trust's learner is not found (404) and the unmatched agents, which belong to no 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from courses import report_files, reports
 from courses.api import courses_runtime
@@ -19,7 +19,7 @@ from courses.progress import STATUSES
 from fse_fad.errors import BadRequest, Forbidden
 from fse_fad.i18n import DEFAULT_LOCALE, LOCALES, _
 from fse_fad.openapi import documented
-from fse_fad.web import db, require_role, visible_trust
+from fse_fad.web import db, query_args, require_role, visible_trust
 
 blueprint = Blueprint("reports", __name__, url_prefix="/api/v1")
 
@@ -76,14 +76,6 @@ class UnmatchedQuerySchema(ReportQuerySchema, PageQueryMixin):
 
 class ProgressQuerySchema(_Query, CourseQueryMixin):
     pass
-
-
-def query_args(schema: Schema, args: dict | None = None) -> dict:
-    try:
-        return schema.load(request.args.to_dict() if args is None else args)
-    except ValidationError as exc:
-        name, messages = next(iter(exc.messages.items()))
-        raise BadRequest(f"invalid parameter {name}", field=str(name), rule="; ".join(map(str, messages))) from None
 
 
 # --- response bodies (for the OpenAPI description) ------------------------------------------------

@@ -20,6 +20,8 @@ MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PACKAGE_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 MAX_PART_BYTES = 512 * 1024 * 1024
+# A sheet of text compresses 10 to 20 times; a part that expands far more is a zip bomb.
+MAX_RATIO = 100
 CELL_REF = re.compile(r"^([A-Z]+)(\d+)$")
 
 
@@ -38,6 +40,9 @@ def _open(archive: zipfile.ZipFile, name: str):
         raise XlsxError(f"the workbook has no part {name}") from None
     if info.file_size > MAX_PART_BYTES:
         raise XlsxError(f"the part {name} is larger than {MAX_PART_BYTES} bytes")
+    if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise XlsxError(f"the part {name} expands {info.file_size // max(info.compress_size, 1)} times "
+                        f"(more than {MAX_RATIO}): a zip bomb")
     return archive.open(info)
 
 

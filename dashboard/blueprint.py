@@ -16,18 +16,19 @@ from functools import wraps
 from babel.numbers import format_decimal, format_percent
 from flask import (Blueprint, Response, current_app, g, redirect, render_template, request, session,
                    url_for)
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from courses import report_files, reports
 from courses.api import courses_runtime
 from courses.operations import get_learner
 from courses.progress import STATUSES
-from courses.reports_api import LearnersQuerySchema, ProgressQuerySchema, query_args
+from courses.reports_api import LearnersQuerySchema, ProgressQuerySchema
 from dashboard import charts, operations, overview
 from fse_fad.auth import FailureThrottle
 from fse_fad.errors import ApiError, BadRequest, Forbidden, NotFound
 from fse_fad.i18n import DEFAULT_LOCALE, LOCALES, gettext
-from fse_fad.web import db, in_transaction, runtime, visible_trust
+from fse_fad.web import db, in_transaction, query_args, runtime, visible_trust
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates",
                       static_folder="static")
@@ -56,10 +57,22 @@ class DashboardRuntime:
     login_failures: FailureThrottle = field(default_factory=lambda: FailureThrottle(limit=20, window_seconds=900))
 
 
+class DashboardSessions(SecureCookieSessionInterface):
+    """Signed cookie sessions for the dashboard's pages only: the APIs authenticate every request
+    and open no session, which keeps the statement POSTs free of that work."""
+
+    def open_session(self, app, request):
+        if not request.path.startswith(blueprint.url_prefix):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 @blueprint.record_once
 def _set_up(state) -> None:
     app = state.app
     config = app.extensions["fse_fad"].config
+    app.secret_key = config.secret_key
+    app.session_interface = DashboardSessions()
     app.config.update(SESSION_COOKIE_NAME="fse_fad_dashboard", SESSION_COOKIE_PATH="/dashboard",
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=config.public_url.startswith("https://"),

@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from fse_fad.auth import ActiveClients
 from fse_fad.config import Config
 from fse_fad.db import make_engine, make_session_factory, pending_migrations
 from fse_fad.errors import ApiError
@@ -26,12 +27,14 @@ def create_app(config: Config | None = None) -> Flask:
     configure_logs(config.log_level)
     app = Flask(__name__)
     app.json = SafeJSONProvider(app)
-    app.config["SECRET_KEY"] = config.secret_key
+    # The APIs keep no cookie sessions (credentials come with every request); the dashboard sets up
+    # its own, for its pages only.
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     engine = make_engine(config.database_url)
-    app.extensions["fse_fad"] = Runtime(config=config, engine=engine, session_factory=make_session_factory(engine))
+    app.extensions["fse_fad"] = Runtime(config=config, engine=engine, session_factory=make_session_factory(engine),
+                                        active_clients=ActiveClients(ttl_seconds=config.auth_cache_seconds))
     # Learner progress is kept in the transaction that stores each statement batch.
     from courses.projection import projector_for
 
@@ -39,6 +42,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     from courses.api import blueprint as courses_blueprint
     from courses.reports_api import blueprint as reports_blueprint
+    from ecm.api import blueprint as ecm_blueprint
     from dashboard.blueprint import blueprint as dashboard_blueprint
     from lrs.api import blueprint as lrs_blueprint
     from fse_fad.blueprint import blueprint as core_blueprint
@@ -49,6 +53,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(courses_blueprint)
     app.register_blueprint(reports_blueprint)
     app.register_blueprint(scorm_blueprint)
+    app.register_blueprint(ecm_blueprint)
     app.register_blueprint(dashboard_blueprint)
     _register_error_handlers(app)
     app.wsgi_app = AlternateRequestSyntax(app.wsgi_app, prefix="/xapi/", max_bytes=config.max_request_bytes)

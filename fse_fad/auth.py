@@ -2,8 +2,10 @@
 
 Secrets are 256-bit random values, so a salted SHA-256 is as strong as a slow password hash
 here and keeps Basic auth cheap on every statement POST. Tokens are HS256 JWTs signed with the
-server's secret key; a revoked client's tokens stop working at once because every request
-checks the client row.
+server's secret key. Every request checks that its client is still active; the client rows are
+kept in each worker's memory for at most ``ActiveClients.ttl_seconds`` (5 s by default), so a
+revoked client and its tokens stop working within that bound without a database round trip on
+each statement POST.
 """
 from __future__ import annotations
 
@@ -75,7 +77,26 @@ class Principal:
         return bool(self.scopes & set(wanted))
 
 
-def authority_for(client: Client, public_url: str) -> dict:
+@dataclass(frozen=True)
+class ClientRecord:
+    """What authentication needs of an active client, detached from any session."""
+
+    id: int
+    key: str
+    name: str
+    secret_hash: str
+    scope_list: tuple[str, ...]
+    role: str | None
+    trust_code: str | None
+    regional: bool
+
+    @classmethod
+    def of(cls, client: Client) -> "ClientRecord":
+        return cls(client.id, client.key, client.name, client.secret_hash, tuple(client.scope_list), client.role,
+                   client.trust_code, client.regional)
+
+
+def authority_for(client: Client | ClientRecord, public_url: str) -> dict:
     return {
         "objectType": "Agent",
         "name": client.name,
@@ -83,7 +104,7 @@ def authority_for(client: Client, public_url: str) -> dict:
     }
 
 
-def principal_for(client: Client, public_url: str, scopes: list[str] | None = None, **extra) -> Principal:
+def principal_for(client: Client | ClientRecord, public_url: str, scopes: list[str] | None = None, **extra) -> Principal:
     return Principal(
         client_id=client.id,
         key=client.key,
@@ -142,15 +163,51 @@ def revoke_client(session: Session, key: str) -> Client:
     return client
 
 
-def _active_client(session: Session, key: str) -> Client | None:
+def _active_client(session: Session, key: str) -> ClientRecord | None:
     client = session.scalar(select(Client).where(Client.key == key))
     if client is None or client.revoked_at is not None:
         return None
-    return client
+    return ClientRecord.of(client)
 
 
-def authenticate_basic(session: Session, key: str, secret: str, public_url: str) -> Principal:
-    client = _active_client(session, key)
+class ActiveClients:
+    """Active clients by key, each kept for ``ttl_seconds`` after it was read: the bound within
+    which a revocation takes effect in a worker. Unknown and revoked keys are never kept, and at
+    most ``max_entries`` clients are (the least recently read are dropped first). Secrets are not
+    kept: each request's secret is still checked against the stored hash."""
+
+    def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 1000, clock=time.monotonic):
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[ClientRecord, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, key: str) -> ClientRecord | None:
+        now = self.clock()
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and now < entry[1]:
+            return entry[0]
+        client = _active_client(session, key)
+        with self._lock:
+            if client is None or self.ttl_seconds <= 0:
+                self._entries.pop(key, None)
+            else:
+                self._entries[key] = (client, now + self.ttl_seconds)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        return client
+
+
+def _lookup(session: Session, key: str, clients: ActiveClients | None) -> ClientRecord | None:
+    return clients.get(session, key) if clients is not None else _active_client(session, key)
+
+
+def authenticate_basic(session: Session, key: str, secret: str, public_url: str,
+                       clients: ActiveClients | None = None) -> Principal:
+    client = _lookup(session, key, clients)
     if client is None or not verify_secret(secret, client.secret_hash):
         raise Unauthorized("invalid credentials", field="Authorization", rule="valid key and secret of an active client")
     return principal_for(client, public_url)
@@ -182,7 +239,8 @@ def issue_token(principal: Principal, secret_key: str, ttl_seconds: int, scopes:
     return {"access_token": token, "token_type": "Bearer", "expires_in": ttl_seconds, "scope": claims["scope"]}
 
 
-def authenticate_bearer(session: Session, token: str, secret_key: str, public_url: str) -> Principal:
+def authenticate_bearer(session: Session, token: str, secret_key: str, public_url: str,
+                        clients: ActiveClients | None = None) -> Principal:
     try:
         claims = jwt.decode(token, secret_key, algorithms=["HS256"], issuer=TOKEN_ISSUER,
                             options={"require": ["exp", "iat", "sub", "iss"]})
@@ -190,7 +248,7 @@ def authenticate_bearer(session: Session, token: str, secret_key: str, public_ur
         raise Unauthorized("the token has expired", field="Authorization", rule="token not expired") from None
     except jwt.InvalidTokenError:
         raise Unauthorized("the token is not valid", field="Authorization", rule="token signed by this server") from None
-    client = _active_client(session, str(claims["sub"]))
+    client = _lookup(session, str(claims["sub"]), clients)
     if client is None:
         raise Unauthorized("the token's client is revoked or unknown", field="Authorization", rule="active client")
     scopes = [s for s in str(claims.get("scope", "")).split() if s in client.scope_list]
@@ -198,7 +256,8 @@ def authenticate_bearer(session: Session, token: str, secret_key: str, public_ur
                          activity_prefixes=tuple(claims.get("acts") or ()))
 
 
-def authenticate_header(session: Session, header: str | None, secret_key: str, public_url: str) -> Principal:
+def authenticate_header(session: Session, header: str | None, secret_key: str, public_url: str,
+                        clients: ActiveClients | None = None) -> Principal:
     if not header:
         raise Unauthorized("authentication required", field="Authorization", rule="Basic or Bearer credentials")
     scheme, _, value = header.strip().partition(" ")
@@ -212,9 +271,9 @@ def authenticate_header(session: Session, header: str | None, secret_key: str, p
             sep = ""
         if not sep:
             raise Unauthorized("malformed Basic credentials", field="Authorization", rule="base64 of key:secret")
-        return authenticate_basic(session, key, secret, public_url)
+        return authenticate_basic(session, key, secret, public_url, clients)
     if scheme == "bearer" and value:
-        return authenticate_bearer(session, value, secret_key, public_url)
+        return authenticate_bearer(session, value, secret_key, public_url, clients)
     raise Unauthorized("unsupported authorization scheme", field="Authorization", rule="Basic or Bearer credentials")
 
 

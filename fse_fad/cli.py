@@ -210,11 +210,13 @@ def clients_revoke(key: str) -> None:
 
 def _add_domain_commands() -> None:
     from courses.cli import courses_group, learners, progress_group, simulate
+    from ecm.cli import ecm_group
 
     main.add_command(learners)
     main.add_command(courses_group)
     main.add_command(simulate)
     main.add_command(progress_group)
+    main.add_command(ecm_group)
 
 
 _add_domain_commands()

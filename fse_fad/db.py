@@ -1,6 +1,7 @@
 """Database: the declarative base shared by every domain, engines, sessions and migrations."""
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from contextlib import contextmanager
@@ -122,13 +123,17 @@ def is_retryable(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(orig)
 
 
-def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T], attempts: int = 5,
+def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T], attempts: int = 10,
                        retry_on_conflict: bool = False) -> T:
     """Run ``work`` in its own transaction and commit; retry a bounded number of times when the
     database reports a deadlock or serialization failure, so that clients never see one.
 
     With ``retry_on_conflict``, a unique-key violation also retries: ``work`` must then be written
-    to look again at what a concurrent transaction committed (insert-or-compare operations)."""
+    to look again at what a concurrent transaction committed (insert-or-compare operations).
+
+    The pause before a retry is random (up to 10 ms, doubling each time, at most about 5 s in all):
+    writers that collided and paused alike would collide again. Sixteen clients posting batches
+    that share statement ids still met a 500 on PostgreSQL after five lockstep retries."""
     for attempt in range(1, attempts + 1):
         session = factory()
         try:
@@ -140,7 +145,7 @@ def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session],
             conflict = retry_on_conflict and isinstance(exc, IntegrityError)
             if attempt == attempts or not (conflict or is_retryable(exc)):
                 raise
-            time.sleep(0.01 * 2**attempt)
+            time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 8)))
         except BaseException:
             session.rollback()
             raise

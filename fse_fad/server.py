@@ -4,8 +4,21 @@ from __future__ import annotations
 import multiprocessing
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from fse_fad.config import Config
+from fse_fad.logs import JsonFormatter
+
+
+class JsonLogger(Logger):
+    """gunicorn's own lines (start, workers, at debug level every request line with its path) as
+    the application's JSON lines, masked like them: a path may hold a codice fiscale."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
 
 
 def default_workers(config: Config) -> int:
@@ -32,6 +45,7 @@ class Server(BaseApplication):
             "graceful_timeout": 30,
             "keepalive": 5,
             "accesslog": None,
+            "logger_class": JsonLogger,
             "loglevel": cfg.log_level,
             # Bounded request lines and headers, like the bounded bodies in the app.
             "limit_request_line": 8190,

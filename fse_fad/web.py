@@ -8,7 +8,7 @@ from flask import current_app, g, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from fse_fad.auth import FailureThrottle, Principal, authenticate_header
+from fse_fad.auth import ActiveClients, FailureThrottle, Principal, authenticate_header
 from fse_fad.config import Config
 from fse_fad.db import run_in_transaction
 from fse_fad.errors import ApiError, BadRequest, Forbidden, Unauthorized
@@ -24,6 +24,7 @@ class Runtime:
     # Functions called in the storing transaction of every statement batch (see lrs.statements).
     statement_listeners: list = field(default_factory=list)
     auth_failures: FailureThrottle = field(default_factory=FailureThrottle)
+    active_clients: ActiveClients = field(default_factory=ActiveClients)
 
 
 def runtime() -> Runtime:
@@ -53,12 +54,13 @@ def current_principal() -> Principal:
                                   headers={"Retry-After": str(wait)})
         try:
             g.principal = authenticate_header(session, request.headers.get("Authorization"),
-                                              rt.config.secret_key, rt.config.public_url)
+                                              rt.config.secret_key, rt.config.public_url, rt.active_clients)
         except Unauthorized:
             if request.headers.get("Authorization"):
                 rt.auth_failures.failed(source)
             raise
-        # Release the read transaction (and on SQLite its lock) before the real work begins.
+        # Release the read transaction, if the client was read (and on SQLite its lock), before the
+        # real work begins.
         session.rollback()
     return g.principal
 
@@ -112,6 +114,18 @@ def json_body(schema) -> dict:
     except ValidationError as exc:
         name, messages = next(iter(exc.messages.items()))
         raise BadRequest(f"invalid field {name}", field=str(name), rule=str(messages)) from None
+
+
+def query_args(schema, args: dict | None = None) -> dict:
+    """The request's query parameters (or ``args`` taken from them) loaded with a marshmallow
+    schema; a 400 names the first offending parameter."""
+    from marshmallow import ValidationError
+
+    try:
+        return schema.load(request.args.to_dict() if args is None else args)
+    except ValidationError as exc:
+        name, messages = next(iter(exc.messages.items()))
+        raise BadRequest(f"invalid parameter {name}", field=str(name), rule="; ".join(map(str, messages))) from None
 
 
 def in_transaction(work: Callable[[Session], T], retry_on_conflict: bool = False) -> T:

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, request
 
+from fse_fad import jsontext
 from fse_fad.auth import Principal
 from fse_fad.db import run_in_transaction
 from fse_fad.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
@@ -129,7 +130,7 @@ def _body() -> bytes:
 
 
 def _xapi_json_response(payload, status: int = 200) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), status=status,
+    return Response(jsontext.dumps(payload), status=status,
                     content_type="application/json")
 
 
@@ -334,7 +335,7 @@ def _render(statement: dict, fmt: str) -> dict:
 
 def _statements_response(payload: dict | list, statements: list[dict], with_attachments: bool,
                          last_modified_us: int | None) -> Response:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = jsontext.dumps(payload).encode("utf-8")
     if with_attachments:
         sha2s = [a["sha2"].lower() for s in statements for a in s.get("attachments", ())]
         stored = ops.get_attachments(db(), sha2s)

@@ -7,9 +7,10 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from fse_fad.bulk import insert_with_children, matching
 from fse_fad.errors import BadRequest, Conflict
 from lrs import identity
 from lrs.models import Activity, Attachment, Statement, StatementKey
@@ -86,9 +87,12 @@ def store_statements(session: Session, statements: list[dict], writer: Writer, s
             raise BadRequest("the same statement id appears twice in the request",
                              field=f"statement[{index}].id", rule="unique within the request")
         seen[statement_id] = index
+    # Only an id the client chose can already be stored, be voided or be referred to: one this
+    # LRS has just generated (Moodle sends none) cannot, so it is never looked up.
+    chosen = [body["id"] for raw, body in zip(statements, bodies) if raw.get("id")]
 
     existing = dict(session.execute(select(Statement.statement_id, Statement.body)
-                                    .where(Statement.statement_id.in_(ids))).all()) if ids else {}
+                                    .where(Statement.statement_id.in_(chosen))).all()) if chosen else {}
     new: list[tuple[dict, dict]] = []
     for index, (raw, body) in enumerate(zip(statements, bodies)):
         if body["id"] in existing:
@@ -105,10 +109,10 @@ def store_statements(session: Session, statements: list[dict], writer: Writer, s
 
     voided_targets = {body["object"]["id"].lower() for _raw, body in new
                       if body["verb"]["id"] == VOIDED_VERB}
-    new_ids = [body["id"] for _raw, body in new]
+    new_chosen = [statement_id for statement_id in chosen if statement_id not in existing]
     # Voiding statements that arrived before the statement they void.
     voided_on_arrival = set(session.scalars(select(Statement.ref_statement_id).where(
-        Statement.is_voiding.is_(True), Statement.ref_statement_id.in_(new_ids))))
+        Statement.is_voiding.is_(True), Statement.ref_statement_id.in_(new_chosen)))) if new_chosen else set()
     voided_on_arrival |= voided_targets
 
     rows = []
@@ -124,13 +128,9 @@ def store_statements(session: Session, statements: list[dict], writer: Writer, s
             "authority_key": writer.authority_key,
             "body": body,
         })
-    from sqlalchemy import insert
-    result = session.execute(insert(Statement).returning(Statement.pk, Statement.statement_id,
-                                                         sort_by_parameter_order=True), rows)
-    pks = {statement_id: pk for pk, statement_id in result.all()}
-    key_rows = [{"key": key, "statement_pk": pks[body["id"]]}
-                for _raw, body in new for key in identity.filter_keys(body)]
-    session.execute(insert(StatementKey), key_rows)
+    pks = insert_with_children(session, Statement.__table__, rows, "statement_id", StatementKey.__table__,
+                               [{"key": key, "statement_pk": body["id"]}
+                                for _raw, body in new for key in identity.filter_keys(body)], "statement_pk")
 
     newly_voided: set[str] = set()
     if voided_targets:
@@ -139,7 +139,7 @@ def store_statements(session: Session, statements: list[dict], writer: Writer, s
             update(Statement).where(Statement.statement_id.in_(voided_targets), Statement.is_voiding.is_(False),
                                     Statement.voided.is_(False))
             .values(voided=True).returning(Statement.statement_id)))
-    _inherit_keys(session, [r for r in rows if r["ref_statement_id"]], pks, new_ids)
+    _inherit_keys(session, [r for r in rows if r["ref_statement_id"]], pks, new_chosen)
     if writer.may_define:
         _define_activities(session, (body for _raw, body in new), stored_us)
     if listeners:
@@ -164,11 +164,13 @@ _COPY_KEYS = text(
     "AND NOT EXISTS (SELECT 1 FROM lrs_statement_keys e WHERE e.key = k.key AND e.statement_pk = :referrer)")
 
 
-def _inherit_keys(session: Session, referring_rows: list[dict], pks: dict[str, int], new_ids: list[str]) -> None:
+def _inherit_keys(session: Session, referring_rows: list[dict], pks: dict[str, int],
+                  new_chosen_ids: list[str]) -> None:
     """A statement whose object is a StatementRef answers to the filters its target answers to,
-    transitively, whichever of the two arrived first."""
+    transitively, whichever of the two arrived first. Only statements with client-chosen ids can
+    have been referred to before they arrived."""
     pairs: list[tuple[int, str]] = [(pks[r["statement_id"]], r["ref_statement_id"]) for r in referring_rows]
-    changed = list(new_ids)
+    changed = list(new_chosen_ids)
     for _round in range(REF_PROPAGATION_DEPTH):
         # Statements already stored that point at the ones that just gained keys.
         if changed:
@@ -215,21 +217,31 @@ def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int)
             definitions[key] = (iri, _merge_definition(previous, activity.get("definition") or {}))
     if not definitions:
         return
-    # Sorted so that concurrent batches sharing activities lock them in the same order.
-    keys = sorted(definitions)
-    stored = {a.iri_key: a for a in session.scalars(select(Activity).where(Activity.iri_key.in_(keys))
-                                                    .with_for_update())}
-    for key in keys:
-        iri, definition = definitions[key]
-        current = stored.get(key)
-        if current is None:
-            session.add(Activity(iri_key=key, iri=iri, definition=definition, updated_us=stored_us))
-        else:
-            merged = _merge_definition(current.definition or {}, definition)
-            if merged != current.definition:
-                current.definition = merged
-                current.updated_us = stored_us
-    session.flush()
+    # Most statements repeat definitions already stored: read without locks, and lock (sorted, so
+    # that concurrent batches lock in the same order) and write only the activities that change.
+    activities = Activity.__table__
+    connection = session.connection()
+    known = {key: definition for clause in matching(session, activities.c.iri_key, sorted(definitions))
+             for key, definition in connection.execute(select(activities.c.iri_key, activities.c.definition)
+                                                       .where(clause))}
+    changed = [key for key in sorted(definitions)
+               if key in known and _merge_definition(known[key] or {}, definitions[key][1]) != known[key]]
+    missing = [key for key in sorted(definitions) if key not in known]
+    if changed:
+        locked = dict(connection.execute(select(activities.c.iri_key, activities.c.definition)
+                                         .where(activities.c.iri_key.in_(changed))
+                                         .order_by(activities.c.iri_key).with_for_update()).all())
+        for key in changed:
+            merged = _merge_definition(locked[key] or {}, definitions[key][1])
+            if merged != locked[key]:
+                connection.execute(update(activities).where(activities.c.iri_key == key)
+                                   .values(definition=merged, updated_us=stored_us))
+    if missing:
+        # A concurrent batch inserting the same activity makes this one fail on the key, and the
+        # request is retried: it then finds the activity and merges into it.
+        connection.execute(insert(activities), [{"iri_key": key, "iri": definitions[key][0],
+                                                 "definition": definitions[key][1], "updated_us": stored_us}
+                                                for key in missing])
 
 
 def get_activity(session: Session, iri: str) -> dict:

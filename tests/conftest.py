@@ -52,6 +52,15 @@ def _empty_tables(engine) -> None:
 
 
 @pytest.fixture
+def engine(database_url):
+    """An engine on the test database, emptied: for tests that drive a server process."""
+    engine = make_engine(database_url)
+    _empty_tables(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def config(database_url, tmp_path) -> Config:
     return Config(database_url=database_url, secret_key="test-secret-key-" + "x" * 32,
                   public_url="http://lrs.test")

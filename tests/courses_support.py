@@ -73,3 +73,13 @@ def moodle_mapping_file(path, course_code: str = "FAD-FSE") -> str:
     path.write_text(json.dumps({"sites": [{"wwwroot": MOODLE_WWWROOT, "default": True,
                                            "courses": {course_code: activities}}]}), encoding="utf-8")
     return str(path)
+
+
+def upload_roster(connection, numbers: list[int]) -> tuple[int, dict]:
+    """POST the roster of learners ``numbers`` (see ``row``) to a server through a
+    ``tests.load.Connection``; the status and the JSON answer."""
+    from urllib.parse import urlencode
+
+    status, _headers, body = connection.upload("/api/v1/learners/import?" + urlencode({"moodle_site": MOODLE_WWWROOT}),
+                                               "file", "roster.csv", csv_bytes([row(n) for n in numbers]))
+    return status, json.loads(body)

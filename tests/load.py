@@ -25,9 +25,12 @@ class Outcome:
             if ids is not None:
                 self.acknowledged.append(ids)
 
-    def p99(self) -> float:
+    def percentile(self, fraction: float) -> float:
         ordered = sorted(self.latencies)
-        return ordered[int(len(ordered) * 0.99)] if ordered else 0.0
+        return ordered[min(int(len(ordered) * fraction), len(ordered) - 1)] if ordered else 0.0
+
+    def p99(self) -> float:
+        return self.percentile(0.99)
 
 
 class Connection:
@@ -39,11 +42,26 @@ class Connection:
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
 
     def request(self, method: str, path: str, body=None) -> tuple[int, bytes]:
+        """Send ``body`` as JSON; the status and the body of the answer."""
         payload = json.dumps(body).encode() if body is not None else None
+        status, _headers, content = self.exchange(method, path, payload)
+        return status, content
+
+    def upload(self, path: str, field: str, filename: str, content: bytes) -> tuple[int, dict[str, str], bytes]:
+        """POST one file as multipart/form-data, as a browser form would."""
+        boundary = "fse-fad-upload-boundary"
+        payload = (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+                   f"Content-Type: application/octet-stream\r\n\r\n").encode() + content \
+            + f"\r\n--{boundary}--\r\n".encode()
+        return self.exchange("POST", path, payload, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+    def exchange(self, method: str, path: str, payload: bytes | None = None,
+                 headers: dict | None = None) -> tuple[int, dict[str, str], bytes]:
+        """Send raw bytes with extra headers; the status, headers and body of the answer."""
         try:
-            self.conn.request(method, path, body=payload, headers=self.headers)
+            self.conn.request(method, path, body=payload, headers={**self.headers, **(headers or {})})
             response = self.conn.getresponse()
-            return response.status, response.read()
+            return response.status, dict(response.getheaders()), response.read()
         except (OSError, http.client.HTTPException):
             self.conn.close()
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)

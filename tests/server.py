@@ -31,14 +31,18 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
-        self.env = {**os.environ, "FSE_FAD_DATABASE_URL": database_url, "FSE_FAD_WORKERS": str(workers),
-                    "FSE_FAD_SECRET_KEY": "end-to-end-secret-" + "k" * 32, "FSE_FAD_PUBLIC_URL": self.url,
-                    "FSE_FAD_LANG": "en", **(env or {})}
+        self.env = {**self.environment(database_url, self.url, env), "FSE_FAD_WORKERS": str(workers)}
         self.log = open(workdir / f"server-{self.port}.log", "w")
         self.process = subprocess.Popen([sys.executable, "-m", "fse_fad.cli", "serve", "--port", str(self.port)],
                                         env=self.env, cwd=workdir, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         self._wait_ready()
+
+    @staticmethod
+    def environment(database_url: str, public_url: str, extra: dict | None = None) -> dict:
+        """The environment of the server and of the ``fse-fad`` commands run beside it."""
+        return {**os.environ, "FSE_FAD_DATABASE_URL": database_url, "FSE_FAD_SECRET_KEY": "end-to-end-secret-" + "k" * 32,
+                "FSE_FAD_PUBLIC_URL": public_url, "FSE_FAD_LANG": "en", **(extra or {})}
 
     def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

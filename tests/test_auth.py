@@ -66,13 +66,34 @@ def test_token_cannot_widen_scopes(http, make_client):
     assert response.status_code == 403
 
 
-def test_revoked_client_and_its_tokens_stop_working(http, make_client, session_factory):
+def test_revoked_client_and_its_tokens_stop_working_within_the_documented_bound(app, http, make_client,
+                                                                                session_factory):
+    clients = app.extensions["fse_fad"].active_clients
+    assert clients.ttl_seconds == 5
+    now = [1000.0]
+    clients.clock = lambda: now[0]
     key, secret = make_client()
     token = http.post("/api/v1/auth/token", headers=basic_auth(key, secret)).get_json()["access_token"]
     with session_scope(session_factory) as session:
         revoke_client(session, key)
+    now[0] += 5
     assert http.get("/xapi/statements", headers={**XAPI_HEADERS, **basic_auth(key, secret)}).status_code == 401
     assert http.get("/xapi/statements", headers={**XAPI_HEADERS, "Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_a_kept_client_still_needs_its_secret(app, http, make_client):
+    key, secret = make_client()
+    assert http.get("/xapi/statements", headers={**XAPI_HEADERS, **basic_auth(key, secret)}).status_code == 200
+    assert http.get("/xapi/statements", headers={**XAPI_HEADERS, **basic_auth(key, "guess")}).status_code == 401
+
+
+def test_with_no_cache_a_revocation_acts_at_once(app, http, make_client, session_factory):
+    app.extensions["fse_fad"].active_clients.ttl_seconds = 0
+    key, secret = make_client()
+    assert http.get("/xapi/statements", headers={**XAPI_HEADERS, **basic_auth(key, secret)}).status_code == 200
+    with session_scope(session_factory) as session:
+        revoke_client(session, key)
+    assert http.get("/xapi/statements", headers={**XAPI_HEADERS, **basic_auth(key, secret)}).status_code == 401
 
 
 def test_health_and_readiness_need_no_credentials(http):

@@ -107,7 +107,7 @@ def _endpoints(app) -> list[tuple[str, str, list[str]]]:
 QUERY_NAMES = ["statementId", "voidedStatementId", "agent", "verb", "activity", "registration", "related_agents",
                "related_activities", "since", "until", "limit", "format", "attachments", "ascending", "activityId",
                "stateId", "profileId", "method", "course", "group_by", "from", "to", "status", "trust", "cluster",
-               "page", "skip_invalid", "moodle_site", "lang"]
+               "page", "skip_invalid", "moodle_site", "lang", "edition", "flagged", "per_page"]
 
 
 @st.composite

@@ -3,6 +3,7 @@ stored even when the server is killed; concurrent writers never see a 5xx or a d
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 import uuid
@@ -10,22 +11,12 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from fse_fad.db import make_engine
 from lrs.models import Statement
-from tests.conftest import _empty_tables
 from tests.load import Connection, Outcome, run_clients
 from tests.server import ServerProcess
 from tests.xapi_data import statement
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = make_engine(database_url)
-    _empty_tables(engine)
-    yield engine
-    engine.dispose()
 
 
 def _stored_ids(engine) -> set[str]:
@@ -82,37 +73,48 @@ def test_acknowledged_statements_survive_sigkill_under_load(engine, database_url
         restarted.stop()
 
 
-def test_concurrent_batches_sharing_everything_and_the_same_ids(engine, database_url, tmp_path):
+CLIENTS = 16
+
+
+@pytest.mark.parametrize("choice", ["the same ids at once", "each its own ids"])
+def test_concurrent_batches_sharing_everything_and_the_same_ids(engine, database_url, tmp_path, choice):
     server = ServerProcess(database_url, tmp_path, workers=3)
     key, secret = server.create_client("load", "--scope", "all")
     shared_registration = str(uuid.uuid4())
     contested = [str(uuid.uuid4()) for _ in range(40)]
     outcome = Outcome()
+    sent_contested: set[str] = set()
 
     def writer(index: int, stop: threading.Event):
         connection = Connection(server.url, key, secret)
         for round_number in range(15):
-            # Every client sends the same contested ids (same content) mixed with its own statements,
-            # on the same actors, activities and registration.
-            picks = [(round_number * 7 + n) % 40 for n in range(10)]
+            # Every client sends contested ids (same content) mixed with its own statements, on the
+            # same actors, activities and registration: all the same ids in a round, or each client
+            # its own draw (chains of collisions: A waits on B, which waits on C...).
+            if choice == "the same ids at once":
+                picks = [(round_number * 7 + n) % 40 for n in range(10)]
+            else:
+                picks = random.Random(index * 1000 + round_number).sample(range(40), 10)
+            sent_contested.update(contested[k] for k in picks)
             batch = [statement(user_id=k % 5, registration=shared_registration, id=contested[k]) for k in picks]
             batch += [statement(user_id=n % 5, registration=shared_registration) for n in range(20)]
             for item in batch:
                 item["timestamp"] = "2026-10-05T09:30:00+02:00"
+            if choice == "each its own ids":
+                random.Random(round_number).shuffle(batch)
             started = time.perf_counter()
             status, body = connection.request("POST", "/xapi/statements", batch)
             outcome.record(status, time.perf_counter() - started, json.loads(body) if status == 200 else None)
 
     try:
-        run_clients(12, writer)
-        assert outcome.statuses == {200: 12 * 15}, outcome.statuses
+        run_clients(CLIENTS, writer)
+        assert outcome.statuses == {200: CLIENTS * 15}, outcome.statuses
         with engine.connect() as conn:
             contested_rows = conn.execute(select(Statement.statement_id, func.count()).where(
                 Statement.statement_id.in_(contested)).group_by(Statement.statement_id)).all()
-        sent_contested = {contested[(r * 7 + n) % 40] for r in range(15) for n in range(10)}
         assert {row[0] for row in contested_rows} == sent_contested
         assert all(row[1] == 1 for row in contested_rows)
-        assert len(_stored_ids(engine)) == len(sent_contested) + 12 * 15 * 20
+        assert len(_stored_ids(engine)) == len(sent_contested) + CLIENTS * 15 * 20
 
         # A different statement under a contested id is a conflict, never a 5xx.
         connection = Connection(server.url, key, secret)

@@ -1,0 +1,111 @@
+"""The whole log of a real ``fse-fad serve``, at debug level, through a realistic day: clients and
+tokens, Moodle and content statements whose actors, names and extensions carry codici fiscali and
+e-mail addresses, rosters (good and bad), learner look-ups by codice fiscale, a launch token, failed
+logins until the throttle answers 429. Not one codice fiscale, e-mail address, secret, token or
+Basic credential may appear in it; the requests themselves must (JSON lines with a request id)."""
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.courses_support import MOODLE_WWWROOT, csv_bytes, make_cf, moodle_mapping_file, row, upload_roster
+from tests.load import Connection
+from tests.server import ServerProcess
+
+pytestmark = pytest.mark.slow
+
+# Codici fiscali that are no learner's: they appear only in statements and requests.
+STRANGERS = ["RSSMRA85T10A562S", "BNCLRA90A41D612X", "VRDGPP80A01H50LQ"]
+EMAIL = "mario.rossi@usl.toscana.it"
+
+
+def _basic(key: str, secret: str) -> str:
+    return base64.b64encode(f"{key}:{secret}".encode()).decode()
+
+
+def _statement(actor: dict, codice_fiscale: str) -> dict:
+    return {"actor": actor, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {"id": "https://fad.example.toscana.it/mod/scorm/view.php?id=41",
+                       "definition": {"name": {"it": f"Modulo di {codice_fiscale}"}}},
+            "context": {"extensions": {"https://fse-fad.test/ext/codice-fiscale": codice_fiscale}},
+            "result": {"response": f"{codice_fiscale} {EMAIL}"}}
+
+
+def test_the_server_log_holds_no_personal_data_or_credentials(engine, database_url, tmp_path):
+    mapping = moodle_mapping_file(tmp_path / "moodle.json")
+    server = ServerProcess(database_url, tmp_path, workers=1,
+                           env={"FSE_FAD_MOODLE_MAPPING": mapping, "FSE_FAD_LOG_LEVEL": "debug"})
+    try:
+        writer_key, writer_secret = server.create_client("moodle", "--scope", "all")
+        admin_key, admin_secret = server.create_client("office", "--role", "admin")
+        platform_key, platform_secret = server.create_client("platform", "--role", "fad-platform", "--scope", "state",
+                                                             "--scope", "statements/write")
+        writer = Connection(server.url, writer_key, writer_secret)
+        admin = Connection(server.url, admin_key, admin_secret)
+        platform = Connection(server.url, platform_key, platform_secret)
+
+        status, _headers, body = writer.exchange("POST", "/api/v1/auth/token", b"{}")
+        assert status == 200
+        token = json.loads(body)["access_token"]
+        bearer = Connection(server.url, writer_key, writer_secret)
+        bearer.headers["Authorization"] = f"Bearer {token}"
+
+        actors = [{"mbox": f"mailto:{EMAIL}", "name": f"Mario Rossi {STRANGERS[0]}"},
+                  {"account": {"homePage": MOODLE_WWWROOT, "name": STRANGERS[1]}},
+                  {"account": {"homePage": MOODLE_WWWROOT, "name": "1001"}, "name": STRANGERS[2].lower()}]
+        batch = [_statement(actor, cf) for actor, cf in zip(actors, STRANGERS)]
+        assert bearer.request("POST", "/xapi/statements", batch)[0] == 200
+        invalid = [{**batch[0], "actor": {"mbox": f"{STRANGERS[0]}@usl.toscana.it"}}]
+        assert writer.request("POST", "/xapi/statements", invalid)[0] == 400
+        query = urlencode({"agent": json.dumps(actors[0]), "activityId": "https://fse-fad.test/a",
+                           "stateId": STRANGERS[0]})
+        assert writer.exchange("PUT", f"/xapi/activities/state?{query}", b'{"cf": "%s"}' % STRANGERS[1].encode(),
+                               {"Content-Type": "application/json"})[0] == 204
+        assert writer.exchange("GET", "/xapi/statements?" + urlencode({"agent": json.dumps(actors[1])}),
+                               headers={"X-Request-ID": STRANGERS[1]})[0] == 200
+
+        learners = list(range(1, 6))
+        status, report = upload_roster(admin, learners)
+        assert status == 200 and report["created"] == 5
+        status, report = upload_roster(admin, [7, 8])  # fine; now a roster with a bad codice fiscale
+        bad = csv_bytes([row(9, codice_fiscale=make_cf(9)[:-1] + "Z")])
+        status, _headers, _body = admin.exchange("POST", "/api/v1/learners/import?" + urlencode(
+            {"moodle_site": MOODLE_WWWROOT}), bad, {"Content-Type": "text/csv"})
+        assert status == 400
+        assert admin.exchange("GET", f"/api/v1/learners/{make_cf(1)}")[0] == 200
+        assert admin.exchange("GET", f"/api/v1/learners/{STRANGERS[0]}")[0] == 404
+        assert admin.exchange("GET", f"/api/v1/learners/{make_cf(2).lower()}/progress")[0] == 200
+
+        status, _headers, body = platform.exchange("POST", "/api/v1/launch", json.dumps(
+            {"actor": {"account": {"homePage": MOODLE_WWWROOT, "name": make_cf(3)}}}).encode())
+        assert status == 200
+        launch_token = json.loads(body)["auth"].split()[1]
+
+        guesser = Connection(server.url, writer_key, "guessed-" + writer_secret[:10])
+        statuses = [guesser.request("GET", "/xapi/statements")[0] for _ in range(22)]
+        assert statuses[0] == 401 and statuses[-1] == 429
+    finally:
+        server.stop()
+
+    log = (tmp_path / f"server-{server.port}.log").read_text(encoding="utf-8")
+    entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    requests = [e for e in entries if e.get("logger") == "fse_fad.access"]
+    assert len(requests) >= 35 and all(e["request_id"] for e in requests)
+    assert {401, 429, 400, 404, 200, 204} <= {e["status"] for e in requests}
+
+    forbidden = {
+        "codice fiscale": STRANGERS + [make_cf(n) for n in (*learners, 7, 8, 9)],
+        "e-mail": [EMAIL, "learner1@example.it"],
+        "secret": [writer_secret, admin_secret, platform_secret],
+        "Basic credentials": [_basic(k, s) for k, s in ((writer_key, writer_secret), (admin_key, admin_secret),
+                                                          (platform_key, platform_secret))],
+        "token": [token, launch_token, token.split(".")[1], launch_token.split(".")[2]],
+    }
+    assert not [line for line in log.splitlines() if line.startswith("[")], "a log line that is not JSON"
+    lowered = log.lower()
+    for kind, values in forbidden.items():
+        for value in values:
+            assert value.lower() not in lowered, f"a {kind} is in the server log"
