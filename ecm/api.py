@@ -6,13 +6,11 @@ certificate verification is open to all three roles and shows only what the pape
 """
 from __future__ import annotations
 
-import tempfile
 from datetime import date
 
 from flask import Blueprint, Response, jsonify, request
 
 from courses.api import courses_runtime
-from courses.operations import get_learner
 from ecm import certificates, operations, participant_report
 from ecm.schemas import (CreditsPageSchema, CreditsQuerySchema, DueListSchema, EditionQuerySchema, EventInputSchema,
                          EventListSchema, EventSchema, IssueResultSchema, VerificationSchema)
@@ -26,9 +24,6 @@ PROVIDER = ("ecm-provider",)
 READERS = ("ecm-provider", "training-office")
 TAGS = ["ecm"]
 CHUNK = 64 * 1024
-# Reports and certificates are written to a temporary file first (a refused report is never sent);
-# up to this size it stays in memory.
-SPOOL_BYTES = 8 * 1024 * 1024
 
 
 def _event(code: str, for_update: bool = False):
@@ -39,7 +34,7 @@ def _reference():
     return courses_runtime().catalogue.reference
 
 
-def _trust_of_reader(principal) -> str | None:
+def reader_trust(principal) -> str | None:
     """A trust's training office reads only its trust; the provider, admin and regional offices all."""
     return visible_trust(principal) if principal.role == "training-office" else None
 
@@ -97,7 +92,7 @@ def list_credits(code: str):
     principal = require_role(*READERS)
     args = _query(CreditsQuerySchema())
     event = operations.get_event(db(), code, args.get("edition"))
-    page = operations.credits_page(db(), event, trust=_trust_of_reader(principal), flagged=args.get("flagged"),
+    page = operations.credits_page(db(), event, trust=reader_trust(principal), flagged=args.get("flagged"),
                                    page=args["page"], per_page=args["per_page"])
     return jsonify(CreditsPageSchema().dump(page))
 
@@ -106,14 +101,8 @@ def _report(code: str, fmt: str) -> Response:
     require_role(*PROVIDER)
     session = db()
     event = _event(code)
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    try:
-        participant_report.produce(session, event, spool, _reference(), fmt)
-    except BaseException:
-        spool.close()
-        raise
+    spool = participant_report.spooled(session, event, _reference(), fmt)
     session.rollback()
-    spool.seek(0)
 
     def chunks():
         try:
@@ -122,9 +111,8 @@ def _report(code: str, fmt: str) -> Response:
         finally:
             spool.close()
 
-    name = f"rapporto-{event.code}-{event.edition}.{fmt}"
     return Response(chunks(), content_type=participant_report.MEDIA_TYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{participant_report.file_name(event, fmt)}"'})
 
 
 @blueprint.get("/events/<code>/report.xml")
@@ -150,14 +138,9 @@ def report_csv(code: str):
                        404: ("no certificate for this learner (in the caller's trust)", "Error")})
 def certificate(code: str, codice_fiscale: str):
     principal = require_role(*READERS)
-    session = db()
-    event = _event(code)
-    learner = get_learner(session, codice_fiscale, _trust_of_reader(principal))
-    entry = operations.learner_entry(session, event, learner)
-    pdf = certificates.render(entry, event, _reference(), runtime().config.public_url)
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="attestato-{event.code}-'
-                                                    f'{learner.codice_fiscale}.pdf"'})
+    pdf, name = certificates.of_learner(db(), _event(code), codice_fiscale, reader_trust(principal), _reference(),
+                                        runtime().config.public_url)
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @blueprint.get("/certificates/<code>")

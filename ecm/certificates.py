@@ -9,7 +9,11 @@ from decimal import Decimal
 from anyascii import anyascii
 from fpdf import FPDF
 
+from sqlalchemy.orm import Session
+
+from courses.operations import get_learner
 from courses.reference import Reference
+from ecm import operations
 from ecm.models import CreditEntry, EcmEvent
 from fse_fad.i18n import _
 
@@ -77,3 +81,13 @@ def render(entry: CreditEntry, event: EcmEvent, reference: Reference, public_url
         pdf.multi_cell(0, size * 0.6, _latin1(text), align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(gap)
     return bytes(pdf.output())
+
+
+def of_learner(session: Session, event: EcmEvent, codice_fiscale: str, trust: str | None, reference: Reference,
+               public_url: str) -> tuple[bytes, str]:
+    """The PDF of a learner's current entry and its file name; another trust's learner (when
+    ``trust`` is given), or one without a certificate, is not found."""
+    learner = get_learner(session, codice_fiscale, trust)
+    entry = operations.learner_entry(session, event, learner)
+    return (render(entry, event, reference, public_url),
+            f"attestato-{event.code}-{learner.codice_fiscale}.pdf")

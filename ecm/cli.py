@@ -124,13 +124,12 @@ def report_command(event: str, edition: int | None, out: Path, fmt: str) -> None
 @edition_option
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def certificate_command(event: str, codice_fiscale: str, edition: int | None, out: Path) -> None:
-    from courses.operations import get_learner
     from ecm import certificates, operations
 
     def work(session, config, catalogue):
         found = operations.get_event(session, event, edition)
-        entry = operations.learner_entry(session, found, get_learner(session, codice_fiscale))
-        return certificates.render(entry, found, catalogue.reference, config.public_url)
+        return certificates.of_learner(session, found, codice_fiscale, None, catalogue.reference,
+                                       config.public_url)[0]
 
     out.write_bytes(_run(work))
     click.echo(_("Certificate written."))

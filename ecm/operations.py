@@ -10,14 +10,14 @@ from decimal import Decimal
 from typing import Iterator
 
 from marshmallow import ValidationError
-from sqlalchemy import func, insert, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
 from courses.catalogue import Catalogue
 from courses.models import Learner, LearnerProgress, ModuleProgress, ProgressFact
 from courses.reference import Reference
 from ecm import rules
-from ecm.models import CreditEntry, EcmEvent
+from ecm.models import OUTCOMES, CreditEntry, EcmEvent
 from ecm.schemas import ALL, EventInputSchema
 from fse_fad.errors import BadRequest, Conflict, NotFound, Problem
 
@@ -157,11 +157,23 @@ def new_verification_code() -> str:
     return base64.b32encode(secrets.token_bytes(10)).decode("ascii")
 
 
+def _latest_ids(*where):
+    """The id of each learner's latest entry per event: entries are never changed, so the latest is current."""
+    return (select(func.max(CreditEntry.id).label("id")).where(*where)
+            .group_by(CreditEntry.event_id, CreditEntry.learner_id).subquery())
+
+
 def current_entries_query(event_id: int):
-    """Each learner's latest entry for the event: entries are never changed, so the latest is current."""
-    latest = (select(func.max(CreditEntry.id).label("id")).where(CreditEntry.event_id == event_id)
-              .group_by(CreditEntry.learner_id).subquery())
+    """Each learner's current entry for the event."""
+    latest = _latest_ids(CreditEntry.event_id == event_id)
     return select(CreditEntry).join(latest, CreditEntry.id == latest.c.id)
+
+
+def credited_learners_query(course_code: str):
+    """The ids of the learners whose current entry for some event of the course holds ECM credits."""
+    latest = _latest_ids(CreditEntry.event_id.in_(select(EcmEvent.id).where(EcmEvent.course_code == course_code)))
+    return (select(CreditEntry.learner_id).join(latest, CreditEntry.id == latest.c.id)
+            .where(CreditEntry.outcome == "credits").distinct())
 
 
 def _same(entry: CreditEntry, decision: rules.Decision, data: dict) -> bool:
@@ -307,6 +319,20 @@ def verify(session: Session, code: str) -> tuple[CreditEntry, EcmEvent, str]:
     return entry, event, "revoked" if newest.outcome == "revoked" else "superseded"
 
 
+def entry_counts(session: Session, event: EcmEvent, trust: str | None = None) -> dict[str, int]:
+    """How many current entries of the event hold each outcome, and how many are flagged (a
+    trust's learners only, when ``trust`` is given)."""
+    current = current_entries_query(event.id).subquery()
+    stmt = select(current.c.outcome, func.count(), func.sum(case((current.c.flagged.is_(True), 1), else_=0)))
+    if trust is not None:
+        stmt = stmt.join(Learner, Learner.id == current.c.learner_id).where(Learner.trust_code == trust)
+    counts = dict.fromkeys((*OUTCOMES, "flagged"), 0)
+    for outcome, number, flagged in session.execute(stmt.group_by(current.c.outcome)):
+        counts[outcome] = number
+        counts["flagged"] += int(flagged or 0)
+    return counts
+
+
 def participants_count(session: Session, event: EcmEvent) -> int:
     return session.scalar(select(func.count()).select_from(
         current_entries_query(event.id).where(CreditEntry.outcome == "credits").subquery()))
@@ -320,11 +346,10 @@ def due_events(session: Session, today: date) -> list[dict]:
         due = rules.report_due(event.end_date)
         if event.end_date >= today:
             continue
-        flagged = session.scalar(select(func.count()).select_from(
-            current_entries_query(event.id).where(CreditEntry.flagged.is_(True)).subquery()))
+        counts = entry_counts(session, event)
         rows.append({"code": event.code, "edition": event.edition, "title": event.title, "end_date": event.end_date,
                      "report_due": due, "days_left": (due - today).days,
-                     "participants": participants_count(session, event), "flagged": flagged})
+                     "participants": counts["credits"], "flagged": counts["flagged"]})
     return sorted(rows, key=lambda r: (r["report_due"], r["code"], r["edition"]))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -41,6 +42,9 @@ CSV_HEADER = ("cod_fisc", "nome", "cognome", "ruolo", "lib_dip", "cred_acq", "da
               "cod_prof.disciplina")
 EMPLOYMENT_CODES = {"libero_professionista": "L", "dipendente": "D", "convenzionato": "C",
                     "privo_di_occupazione": "P"}
+# Reports are written to a temporary file first (a refused report is never handed out); up to this
+# size it stays in memory.
+SPOOL_BYTES = 8 * 1024 * 1024
 PARTICIPANT_ROLE = "P"  # partecipante (the others: docente D, tutor T, relatore R)
 
 NAME = re.compile(r"[a-zA-Z ',\-.]{1,100}")
@@ -350,3 +354,20 @@ def produce(session: Session, event: EcmEvent, out: BinaryIO, reference: Referen
     # Issuing waits until the report is read: num_part and the participants come from the same entries.
     session.execute(select(EcmEvent.id).where(EcmEvent.id == event.id).with_for_update(read=True))
     return write(out, event, participants(session, event), participants_count(session, event), reference, fmt)
+
+
+def spooled(session: Session, event: EcmEvent, reference: Reference, fmt: str = "xml") -> BinaryIO:
+    """The checked report in a temporary file, read from its start (the caller closes it); a report
+    with problems raises ReportRefused and leaves nothing behind."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    try:
+        produce(session, event, spool, reference, fmt)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+def file_name(event: EcmEvent, fmt: str) -> str:
+    return f"rapporto-{event.code}-{event.edition}.{fmt}"
