@@ -9,6 +9,7 @@ built from the same table (courses.report_files).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import wraps
@@ -17,6 +18,7 @@ from babel.numbers import format_decimal, format_percent
 from flask import (Blueprint, Response, current_app, g, redirect, render_template, request, session,
                    url_for)
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.wsgi import wrap_file
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from courses import report_files, reports
@@ -24,7 +26,11 @@ from courses.api import courses_runtime
 from courses.operations import get_learner
 from courses.progress import STATUSES
 from courses.reports_api import LearnersQuerySchema, ProgressQuerySchema
-from dashboard import charts, operations, overview
+from dashboard import charts, ecm_pages, operations, overview
+from ecm import certificates, participant_report
+from ecm import operations as ecm_operations
+from ecm.api import reader_trust
+from ecm.schemas import CreditsQuerySchema, EditionQuerySchema
 from fse_fad.auth import FailureThrottle
 from fse_fad.errors import ApiError, BadRequest, Forbidden, NotFound
 from fse_fad.i18n import DEFAULT_LOCALE, LOCALES, gettext
@@ -35,6 +41,10 @@ blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_f
 csrf = CSRFProtect()
 
 TRAINING_PAGES = ("training-office",)
+# As in the /api/v1/ecm endpoints: offices read events, credits and certificates (of their trust),
+# the participant report and the due list are the provider's.
+ECM_READERS = ("ecm-provider", "training-office")
+ECM_PROVIDER = ("ecm-provider",)
 PER_PAGE = 50
 SESSION_HOURS = 8
 # Columns shown as percentages, per table of courses.report_files (by position).
@@ -145,12 +155,16 @@ def _error_message(status: int) -> str:
 
 # --- who may see what -----------------------------------------------------------------------------
 
-def _safe_next(target: str | None) -> str:
-    """Where to go after logging in: a dashboard page of this site, never another site."""
-    if target and target.startswith(blueprint.url_prefix + "/") and not target.startswith("//") \
-            and "\\" not in target:
+def _safe_next(target: str | None, user=None) -> str:
+    """Where to go after logging in: a dashboard page of this site, never another site; without
+    one, the user's first page. The provider has no overview: asked for it (the dashboard's
+    address), it lands on the ECM events."""
+    overview = url_for("dashboard.overview_page")
+    home = url_for("dashboard.ecm_events_page") if user is not None and user.role == "ecm-provider" else overview
+    if target and target != overview and target.startswith(blueprint.url_prefix + "/") \
+            and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("dashboard.overview_page")
+    return home
 
 
 def page(*roles: str):
@@ -170,6 +184,15 @@ def page(*roles: str):
         return inner
 
     return wrap
+
+
+@contextmanager
+def _malformed_code_is_no_learner():
+    # The same answer as for another trust's learner: a page tells nothing about codes it cannot show.
+    try:
+        yield
+    except BadRequest:
+        raise NotFound("no such learner", field="codice_fiscale", rule="a learner of the roster") from None
 
 
 def _trust(user, requested: str | None) -> str | None:
@@ -235,7 +258,7 @@ def login():
     next_page = _safe_next(request.values.get("next"))
     if request.method == "GET":
         if g.get("user") is not None:
-            return redirect(next_page)
+            return redirect(_safe_next(request.values.get("next"), g.user))
         return render_template("dashboard/login.html", next_page=next_page, error=None, email="")
     throttle: FailureThrottle = current_app.extensions["dashboard"].login_failures
     source = request.remote_addr or "unknown"
@@ -263,7 +286,7 @@ def login():
     session.update(uid=outcome.user.id, ver=outcome.user.session_version)
     if lang:
         session["lang"] = lang
-    return redirect(next_page)
+    return redirect(_safe_next(request.values.get("next"), outcome.user))
 
 
 @blueprint.post("/logout")
@@ -329,6 +352,10 @@ def _download(table: report_files.Table, fmt: str, *name_parts) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
 
 
+def _pages(total: int) -> int:
+    return max(1, -(-total // PER_PAGE))
+
+
 def _trust_choices(user) -> list:
     """The trusts a user may pick in a filter: all for a regional office, none to pick otherwise."""
     if visible_trust(user) is not None:
@@ -361,7 +388,7 @@ def learners_page(user):
     filters = {"course": course, "status": report["status"], "cluster": report["cluster"],
                "trust": args.get("trust") and trust}
     query = {k: v for k, v in filters.items() if v not in (None, "")}
-    pages = max(1, -(-report["total"] // PER_PAGE))
+    pages = _pages(report["total"])
     catalogue = courses_runtime().catalogue
     return render_template(
         "dashboard/learners.html", report=report, table=shown(report_files.learners_table(report, g.locale),
@@ -389,11 +416,8 @@ def export_learners(user, fmt: str):
 def learner_page(user, codice_fiscale: str):
     args = query_args(ProgressQuerySchema())
     session_ = db()
-    try:
+    with _malformed_code_is_no_learner():
         learner = get_learner(session_, codice_fiscale, visible_trust(user))
-    except BadRequest:
-        # A malformed code is no learner: the same answer as another trust's learner.
-        raise NotFound("no such learner", field="codice_fiscale", rule="a learner of the roster") from None
     catalogue = courses_runtime().catalogue
     course = reports.course_of(catalogue, args.get("course"))
     progress = reports.learner_progress(session_, learner, course)
@@ -406,3 +430,101 @@ def learner_page(user, codice_fiscale: str):
                            if progress["trust"] in reference.trusts else progress["trust"],
                            status=report_files.status_label(progress["status"], g.locale),
                            back=url_for("dashboard.learners_page", course=course.code))
+
+
+# --- ECM ------------------------------------------------------------------------------------------
+
+def _ecm_event(code: str, edition: int | None):
+    return ecm_operations.get_event(db(), code, edition)
+
+
+def _event_url(row) -> str:
+    return url_for("dashboard.ecm_event_page", code=row[0], edition=row[1])
+
+
+@blueprint.get("/ecm/")
+@page(*ECM_READERS)
+def ecm_events_page(user):
+    rows = ecm_pages.events(db(), reader_trust(user))
+    db().rollback()
+    table = shown(ecm_pages.events_table(rows, g.locale), links=lambda row: {0: _event_url(row)})
+    return render_template("dashboard/ecm_events.html", table=table, count=len(rows))
+
+
+@blueprint.get("/ecm/events/<code>")
+@page(*ECM_READERS)
+def ecm_event_page(user, code: str):
+    args = query_args(CreditsQuerySchema(), {k: v for k, v in request.args.items() if v != ""})
+    event = _ecm_event(code, args.get("edition"))
+    flagged = True if args.get("flagged") else None
+    credits = ecm_operations.credits_page(db(), event, trust=reader_trust(user), flagged=flagged,
+                                          page=args["page"], per_page=PER_PAGE)
+    document = ecm_operations.event_document(event)
+    db().rollback()
+
+    certified = {r["codice_fiscale"] for r in credits["rows"] if r["outcome"] != "revoked"}
+
+    def links(row):
+        return {0: url_for("dashboard.ecm_certificate", code=event.code, edition=event.edition,
+                           codice_fiscale=row[0])} if row[0] in certified else {}
+
+    query = {"edition": event.edition, **({"flagged": "true"} if flagged else {})}
+    provider = user.role != "training-office"
+    return render_template(
+        "dashboard/ecm_event.html", event=document, credits=credits, flagged=flagged,
+        table=shown(ecm_pages.entries_table(credits, g.locale), links=links),
+        pages=_pages(credits["total"]),
+        page_url=lambda number: url_for("dashboard.ecm_event_page", code=event.code, **query, page=number),
+        reports={fmt: url_for("dashboard.ecm_report", code=event.code, fmt=fmt, edition=event.edition)
+                 for fmt in participant_report.FORMATS} if provider else None)
+
+
+@blueprint.get("/ecm/flagged")
+@page(*ECM_READERS)
+def ecm_flagged_page(user):
+    found = ecm_pages.flagged(db(), reader_trust(user))
+    db().rollback()
+
+    def links(row):
+        return {0: url_for("dashboard.ecm_event_page", code=row[0], edition=row[1], flagged="true")}
+
+    return render_template("dashboard/ecm_flagged.html", total=found["total"],
+                           table=shown(ecm_pages.entries_table(found, g.locale, with_event=True), links=links))
+
+
+@blueprint.get("/ecm/due")
+@page(*ECM_PROVIDER)
+def ecm_due_page(user):
+    rows = ecm_operations.due_events(db(), datetime.now(reports.ROME).date())
+    db().rollback()
+    return render_template("dashboard/ecm_due.html", count=len(rows),
+                           table=shown(ecm_pages.due_table(rows, g.locale), links=lambda row: {0: _event_url(row)}))
+
+
+@blueprint.get("/ecm/events/<code>/report.<fmt>")
+@page(*ECM_PROVIDER)
+def ecm_report(user, code: str, fmt: str):
+    if fmt not in participant_report.FORMATS:
+        raise NotFound(f"no format {fmt}", field="format", rule=f"one of {', '.join(participant_report.FORMATS)}")
+    event = _ecm_event(code, query_args(EditionQuerySchema()).get("edition"))
+    try:
+        spool = participant_report.spooled(db(), event, courses_runtime().catalogue.reference, fmt)
+    except participant_report.ReportRefused as refused:
+        db().rollback()
+        return render_template("dashboard/ecm_report_refused.html", event=ecm_operations.event_document(event),
+                               problems=refused.problems, fmt=fmt), 400
+    name = participant_report.file_name(event, fmt)
+    db().rollback()
+    return Response(wrap_file(request.environ, spool), content_type=participant_report.MEDIA_TYPES[fmt],
+                    direct_passthrough=True, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blueprint.get("/ecm/events/<code>/certificates/<codice_fiscale>")
+@page(*ECM_READERS)
+def ecm_certificate(user, code: str, codice_fiscale: str):
+    event = _ecm_event(code, query_args(EditionQuerySchema()).get("edition"))
+    with _malformed_code_is_no_learner():
+        pdf, name = certificates.of_learner(db(), event, codice_fiscale, reader_trust(user),
+                                            courses_runtime().catalogue.reference, runtime().config.public_url)
+    db().rollback()
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -54,10 +54,11 @@ def targets_chart(report: dict, locale: str) -> Markup:
 def funnel_chart(report: dict, locale: str) -> Markup:
     title = _("Learners per stage and cluster", locale)
     chart = _chart(pygal.Bar, title)
-    chart.x_labels = [_("Enrolled", locale), _("Assessed", locale), _("In progress", locale), _("Completed", locale)]
+    chart.x_labels = [_("Enrolled", locale), _("Assessed", locale), _("In progress", locale), _("Completed", locale),
+                      _("Credits issued", locale)]
     for row in report["rows"]:
         chart.add(_("Cluster %(cluster)s", locale, cluster=row["key"]),
-                  [row["learners"], row["assessed"], row["in_progress"], row["completed"]])
+                  [row["learners"], row["assessed"], row["in_progress"], row["completed"], row["credits_issued"]])
     return svg(chart, title + " — " + _("the numbers are in the table below", locale))
 
 

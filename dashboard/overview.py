@@ -14,6 +14,7 @@ from courses import report_files, reports
 from courses.catalogue import Catalogue
 from courses.models import Learner, LearnerProgress
 from courses.report_files import Table
+from ecm.operations import credited_learners_query
 from fse_fad.i18n import _
 
 # The weekly trend covers at most this many weeks, up to the week of the latest completion.
@@ -81,9 +82,27 @@ def targets(session: Session, catalogue: Catalogue, trust: str | None, today: da
     return Part("targets", report, report_files.targets_table(report, locale))
 
 
+def credits_issued(session: Session, course_code: str, trust: str | None) -> dict[str, int]:
+    """Per cluster, the learners whose current ECM entry for an event of the course holds credits."""
+    stmt = (select(Learner.cluster, func.count()).where(Learner.id.in_(credited_learners_query(course_code)),
+                                                         *([Learner.trust_code == trust] if trust else []))
+            .group_by(Learner.cluster))
+    return {str(cluster): number for cluster, number in session.execute(stmt)}
+
+
 def funnel(session: Session, catalogue: Catalogue, trust: str | None, today: date, locale: str) -> Part:
+    """The completions per cluster and, as the last step, the learners with ECM credits issued: the
+    table is the completions report's with one more column, the file the same table."""
     report = reports.completions(session, catalogue, group_by="cluster", trust=trust, locale=locale)
-    return Part("funnel", report, report_files.completions_table(report, locale))
+    issued = credits_issued(session, report["course"], trust)
+    for row in report["rows"]:
+        row["credits_issued"] = issued.get(row["key"], 0)
+    report["totals"]["credits_issued"] = sum(issued.values())
+    table = report_files.completions_table(report, locale)
+    table.headers.append(_("Credits issued", locale))
+    for row, source in zip(table.rows, [*report["rows"], report["totals"]]):
+        row.append(source["credits_issued"])
+    return Part("funnel", report, table)
 
 
 def by_trust(session: Session, catalogue: Catalogue, trust: str | None, today: date, locale: str) -> Part:

@@ -247,7 +247,8 @@ def test_the_overview_shows_the_reports_numbers(http, users, browser, world, cen
     for user, headers in (("centro", centro),):
         html = browser(users[user]).get("/dashboard/").get_data(as_text=True)
         funnel = http.get("/api/v1/reports/completions", headers=headers, query_string={"group_by": "cluster"}).get_json()
-        shown = cells(html, "table-funnel")
+        # The funnel is the completions report with the credits issued as its last column.
+        shown = [row[:-1] for row in cells(html, "table-funnel")]
         assert shown[:-1] == [[r["key"], r["label"], str(r["learners"]), str(r["assessed"]), str(r["in_progress"]),
                                str(r["completed"]), repr(r["completion_rate"])] for r in funnel["rows"]]
         totals = funnel["totals"]
@@ -269,7 +270,7 @@ def test_the_weekly_trend_adds_up_to_the_completions_report(http, users, browser
 
 def test_downloads_are_the_reports_api_files(http, users, browser, world, centro, admin):
     centro_office = browser(users["centro"])
-    assert csv_of(centro_office.get("/dashboard/export/funnel.csv")) == csv_of(
+    assert [row[:-1] for row in csv_of(centro_office.get("/dashboard/export/funnel.csv"))] == csv_of(
         http.get("/api/v1/reports/completions?group_by=cluster&format=csv", headers=centro))
     assert csv_of(centro_office.get("/dashboard/export/targets.csv")) == csv_of(
         http.get("/api/v1/reports/targets?format=csv", headers=centro))
@@ -353,3 +354,123 @@ def test_users_commands(cli, app):
     assert "disattivato" in cli("users", "list").output
     missing = cli("users", "disable", "nessuno@example.it")
     assert missing.exit_code == 1 and "Nessun utente" in missing.output
+
+
+# --- ECM: the provider's pages, an office's reading, the funnel's credits issued --------------------
+
+ECM = "/api/v1/ecm"
+EVENT = "/dashboard/ecm/events/123-4567"
+
+
+@pytest.fixture
+def ecm_world(session_factory, world):
+    """The event of the FAD course over both completions of the world (learners 1 of USL-TC and 5 of
+    AOU-CAREGGI earn credits), issued; then learner 1's surname is corrected and issued again, so
+    that learner 1 has a flagged correction."""
+    from sqlalchemy import update
+
+    from courses.models import Learner
+    from tests.ecm_support import create_event, issue
+
+    create_event(session_factory, end_date="2026-10-31")
+    assert issue(session_factory).credits == 2
+    with session_scope(session_factory) as session:
+        session.execute(update(Learner).where(Learner.codice_fiscale == make_cf(1)).values(surname="Bianchi"))
+    assert issue(session_factory).corrections == 1
+
+
+@pytest.fixture
+def provider_api(auth):
+    return auth("ecm-provider")
+
+
+def test_the_provider_sees_events_flagged_records_and_reports_due(app, users, browser, ecm_world):
+    provider = browser(users["ecm"])
+    # Logging in without a page to go to lands on the events: the provider has no overview.
+    for target in ({}, {"next": "/dashboard/"}):
+        landed = log_in(app.test_client(), users["ecm"], **target)
+        assert landed.headers["Location"] == "/dashboard/ecm/"
+    events = provider.get("/dashboard/ecm/")
+    html = events.get_data(as_text=True)
+    assert events.status_code == 200 and "Eventi ECM" in html and "Crediti rilasciati" in html
+    assert "Rapporti in scadenza" in html and "Panoramica" not in html  # the provider's menu
+    # code, edition, ..., credits issued, attendance, flagged
+    assert [row[:2] + row[7:] for row in cells(html, "table-events")] == [["123-4567", "1", "2", "0", "1"]]
+    flagged = provider.get("/dashboard/ecm/flagged").get_data(as_text=True)
+    assert [row[2] for row in cells(flagged, "table-flagged")] == [make_cf(1)]
+    assert "i dati del discente sono stati corretti" in flagged
+    due = provider.get("/dashboard/ecm/due").get_data(as_text=True)
+    row = cells(due, "table-due")[0]
+    assert row[:2] == ["123-4567", "1"] and row[4] == "2027-01-29" and row[6:] == ["2", "1"]
+    event = provider.get(EVENT).get_data(as_text=True)
+    assert sorted(row[0] for row in cells(event, "table-entries")) == sorted([make_cf(1), make_cf(5)])
+    only = provider.get(EVENT + "?flagged=true").get_data(as_text=True)
+    assert [row[0] for row in cells(only, "table-entries")] == [make_cf(1)]
+    assert "/dashboard/ecm/events/123-4567/report.xml" in event
+
+
+def test_the_provider_downloads_the_report_and_a_certificate(http, users, browser, ecm_world, provider_api):
+    provider = browser(users["ecm"])
+    for fmt in ("xml", "csv"):
+        page = provider.get(f"{EVENT}/report.{fmt}")
+        api = http.get(f"{ECM}/events/123-4567/report.{fmt}", headers=provider_api)
+        assert page.status_code == 200 and api.status_code == 200
+        assert page.data == api.data and page.headers["Content-Type"] == api.headers["Content-Type"]
+        assert "ISO-8859-1" in page.headers["Content-Type"]
+        assert page.headers["Content-Disposition"] == api.headers["Content-Disposition"]
+    assert page.data.decode("iso-8859-1").count("\n") == 3  # the header and two participants
+    pdf = provider.get(f"{EVENT}/certificates/{make_cf(5)}")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and b"Attestato" in pdf.data
+    assert provider.get(f"{EVENT}/certificates/{make_cf(6)}").status_code == 404  # no entry
+    assert provider.get(f"{EVENT}/certificates/NOTACODE").status_code == 404
+    assert provider.get(f"{EVENT}/report.pdf").status_code == 404
+    assert provider.get("/dashboard/ecm/events/999-9999").status_code == 404
+
+
+def test_a_refused_report_lists_its_problems_in_italian(users, browser, ecm_world, monkeypatch):
+    from ecm import participant_report
+    from fse_fad.errors import Problem
+
+    monkeypatch.setattr(participant_report.ParticipantChecker, "check",
+                        lambda self, participant: [Problem("partecipante/@nome", "1-100 of a-zA-Z ',-.")])
+    refused = browser(users["ecm"]).get(f"{EVENT}/report.xml")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "Rapporto dei partecipanti rifiutato" in html
+    assert html.count("<code>partecipante/@nome</code>") == 2 and "non è stato prodotto" in html
+
+
+def test_a_trust_office_reads_only_its_trust_credits_and_never_the_report(http, users, browser, ecm_world, centro):
+    office = browser(users["centro"])
+    for path in (f"{EVENT}/report.xml", f"{EVENT}/report.csv", "/dashboard/ecm/due"):
+        assert office.get(path).status_code == 403, path
+    assert office.get(f"{EVENT}/certificates/{make_cf(5)}").status_code == 404  # AOU-CAREGGI's learner
+    assert office.get(f"{EVENT}/certificates/{make_cf(1)}").data.startswith(b"%PDF")
+    html = office.get(EVENT).get_data(as_text=True)
+    api = http.get(f"{ECM}/events/123-4567/credits", headers=centro).get_json()["rows"]
+    assert [row[0] for row in cells(html, "table-entries")] == [r["codice_fiscale"] for r in api] == [make_cf(1)]
+    assert "report.xml" not in html and "Rapporti in scadenza" not in html and "Panoramica" in html
+    events = office.get("/dashboard/ecm/").get_data(as_text=True)
+    assert [row[7:] for row in cells(events, "table-events")] == [["1", "0", "1"]]
+    assert make_cf(1) in office.get("/dashboard/ecm/flagged").get_data(as_text=True)
+    # The regional office reads every trust, but the report is still the provider's.
+    regional = browser(users["regional"])
+    assert [row[7:] for row in cells(regional.get("/dashboard/ecm/").get_data(as_text=True), "table-events")] == \
+        [["2", "0", "1"]]
+    assert regional.get(f"{EVENT}/report.xml").status_code == 403
+
+
+def test_the_funnel_counts_the_credits_issued_as_the_ecm_api(http, users, browser, ecm_world, centro, admin):
+    for user, headers in (("centro", centro), ("regional", admin)):
+        office = browser(users[user])
+        rows = http.get(f"{ECM}/events/123-4567/credits", headers=headers).get_json()["rows"]
+        credited = {r["codice_fiscale"] for r in rows if r["outcome"] == "credits"}
+        clusters = {}
+        for cf in credited:
+            cluster = str(http.get(f"/api/v1/learners/{cf}", headers=headers).get_json()["cluster"])
+            clusters[cluster] = clusters.get(cluster, 0) + 1
+        shown = cells(office.get("/dashboard/").get_data(as_text=True), "table-funnel")
+        assert {row[0]: int(row[7]) for row in shown[:-1] if row[7] != "0"} == clusters
+        assert int(shown[-1][7]) == len(credited)
+        download = csv_of(office.get("/dashboard/export/funnel.csv"))
+        assert download[0][-1] == "Crediti rilasciati"
+        assert [row[-1] for row in download[1:]] == [row[7] for row in shown]

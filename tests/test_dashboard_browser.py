@@ -1,11 +1,12 @@
 """The dashboard in headless Chromium (Debian's, driven by Playwright) against a real
 ``fse-fad serve`` fed by the FAD simulator: login, the overview's numbers against the reports API
 of the same trust, a filter, downloads, a trust's user kept out of another trust, the language
-switch. Screenshots of the main pages go to test-artifacts/dashboard/."""
+switch, the ECM provider's events and participant report. Screenshots of the main pages go to test-artifacts/dashboard/."""
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import urllib.error
 import urllib.request
@@ -131,7 +132,8 @@ def test_the_overview_shows_the_numbers_of_the_reports_api(page, world):
     log_in(page, world, world.trust_user)
     shot(page, "overview-trust")
     funnel = world.api_json("/api/v1/reports/completions?group_by=cluster", world.office)
-    rows = values(page, "table-funnel")
+    # The funnel is the completions report with the credits issued as its last column.
+    rows = [r[:-1] for r in values(page, "table-funnel")]
     assert rows[:-1] == [[r["key"], r["label"], str(r["learners"]), str(r["assessed"]), str(r["in_progress"]),
                           str(r["completed"]), repr(r["completion_rate"])] for r in funnel["rows"]]
     assert rows[-1][2:6] == [str(funnel["totals"][c]) for c in ("learners", "assessed", "in_progress", "completed")]
@@ -181,7 +183,7 @@ def test_an_overview_download_is_the_table_on_screen(page, world):
     log_in(page, world, world.trust_user)
     with page.expect_download() as download:
         page.locator("#funnel").get_by_role("link", name="(CSV)").click()
-    assert csv_rows(Path(download.value.path()).read_bytes()) == csv_rows(
+    assert [r[:-1] for r in csv_rows(Path(download.value.path()).read_bytes())] == csv_rows(
         world.api("/api/v1/reports/completions?group_by=cluster&format=csv", world.office))
 
 
@@ -223,3 +225,34 @@ def test_the_language_switch_and_a_tablet(chromium, world):
         assert page.evaluate("document.activeElement.className") == "skip"
     finally:
         context.close()
+
+
+def test_the_provider_downloads_the_participant_report(page, world, tmp_path):
+    from tests.ecm_support import event_input
+
+    event = event_input(start_date="2026-01-01", end_date="2026-12-31")
+    request = urllib.request.Request(world.server.url + "/api/v1/ecm/events", method="POST",
+                                     data=json.dumps(event).encode(),
+                                     headers={"Authorization": simulator._basic(*world.admin),
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 201
+    issue = urllib.request.Request(world.server.url + f"/api/v1/ecm/events/{event['code']}/credits", method="POST",
+                                   headers={"Authorization": simulator._basic(*world.admin)})
+    with urllib.request.urlopen(issue, timeout=120) as response:
+        issued = json.loads(response.read())
+    assert issued["credits"] > 0
+    provider = "provider@ecm.example.it"
+    fse_fad("users", "create", provider, "--role", "ecm-provider", "--password", PASSWORD, env=world.server.env,
+            cwd=tmp_path)
+    log_in(page, world, provider)
+    assert page.get_by_role("heading", level=1).inner_text() == "Eventi ECM"
+    assert [r[7] for r in values(page, "table-events")] == [str(issued["credits"])]
+    shot(page, "ecm-events")
+    page.get_by_role("link", name=event["code"]).click()
+    assert page.inner_text("#event-code") == event["code"]
+    shot(page, "ecm-event")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="(XML)").click()
+    assert Path(download.value.path()).read_bytes() == world.api(f"/api/v1/ecm/events/{event['code']}/report.xml",
+                                                                 world.admin)
