@@ -12,6 +12,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import wraps
 
 from babel.numbers import format_decimal, format_percent
@@ -216,6 +217,8 @@ def _cell(value, locale: str, percent: bool) -> Cell:
         return Cell(_("yes") if value else _("no"), "true" if value else "false")
     if isinstance(value, int):
         return Cell(format_decimal(value, locale=locale), str(value), True)
+    if isinstance(value, Decimal):  # ECM credits: one decimal, as on the certificates
+        return Cell(format_decimal(value, "#,##0.0", locale=locale), str(value), True)
     if isinstance(value, float):
         text = format_percent(value, "#,##0.0%", locale=locale) if percent else format_decimal(value, locale=locale)
         return Cell(text, repr(value), True)

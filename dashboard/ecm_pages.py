@@ -23,7 +23,7 @@ def events_table(rows: list[dict], locale: str) -> Table:
                _("Attendance", locale), _("Flagged for review", locale)]
     return Table(_("ECM events", locale), headers, [
         [r["code"], r["edition"], r["title"], r["start_date"].isoformat(), r["end_date"].isoformat(),
-         str(r["credits"]), r["report_due"].isoformat(), r["counts"]["credits"], r["counts"]["attendance"],
+         r["credits"], r["report_due"].isoformat(), r["counts"]["credits"], r["counts"]["attendance"],
          r["counts"]["flagged"]] for r in rows])
 
 
@@ -48,7 +48,7 @@ def entries_table(page: dict, locale: str, with_event: bool = False) -> Table:
     rows = []
     for r in page["rows"]:
         row = [r["codice_fiscale"], r["surname"], r["name"], r["trust"], outcome_label(r["outcome"], locale),
-               str(r["credits"]), r["credit_date"].isoformat() if r["credit_date"] else None,
+               r["credits"], r["credit_date"].isoformat() if r["credit_date"] else None,
                _("correction", locale) if r["kind"] == "correction" else _("issue", locale),
                reason_label(r["reason"], locale), r["flagged"]]
         rows.append([r["event"], r["edition"], *row] if with_event else row)

@@ -407,6 +407,7 @@ def test_the_provider_sees_events_flagged_records_and_reports_due(app, users, br
     only = provider.get(EVENT + "?flagged=true").get_data(as_text=True)
     assert [row[0] for row in cells(only, "table-entries")] == [make_cf(1)]
     assert "/dashboard/ecm/events/123-4567/report.xml" in event
+    assert '<td data-value="4.0" class="num">4,0</td>' in event  # credits written the Italian way
 
 
 def test_the_provider_downloads_the_report_and_a_certificate(http, users, browser, ecm_world, provider_api):
