@@ -8,6 +8,9 @@ from ecm.rules import EVENT_TYPES, TRAINING_FORMS
 ALL = "all"
 
 
+# cod_evento: what an event code may hold (so a code that cannot exist is never looked up).
+EVENT_CODE_PATTERN = r"^[0-9A-Za-z_.\-]{1,20}\Z"
+
 class ProfessionsField(fields.Field):
     """``"all"`` (every health profession with every discipline), or ``{"14": [85], "1": [1, 3]}``,
     or ``[{"profession": 14, "disciplines": [85]}]``; loaded as ``{14: [85]}``."""
@@ -43,7 +46,7 @@ class EventInputSchema(Schema):
     class Meta:
         unknown = "raise"
 
-    code = fields.Str(required=True, validate=[validate.Length(1, 20), validate.Regexp(r"^[0-9A-Za-z_.\-]+$")],
+    code = fields.Str(required=True, validate=[validate.Length(1, 20), validate.Regexp(EVENT_CODE_PATTERN)],
                       metadata={"description": "cod_evento, as Age.na.s gave it"})
     edition = fields.Int(load_default=1, validate=validate.Range(1, 999), metadata={"description": "cod_edi"})
     title = fields.Str(required=True, validate=validate.Length(1, 300))

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from fse_fad.auth import ActiveClients
 from fse_fad.config import Config
 from fse_fad.db import make_engine, make_session_factory, pending_migrations
-from fse_fad.errors import ApiError
+from fse_fad.errors import ApiError, BadRequest
 from fse_fad.logs import configure as configure_logs
 from fse_fad.web import Runtime
 from lrs.alternate import AlternateRequestSyntax
@@ -63,6 +63,7 @@ def create_app(config: Config | None = None) -> Flask:
         supplied = request.headers.get("X-Request-ID", "")
         g.request_id = supplied if supplied.isalnum() and len(supplied) <= 64 else uuid.uuid4().hex
         g.started = time.perf_counter()
+        _refuse_nul_characters()
 
     @app.after_request
     def _access_log(response):
@@ -100,6 +101,17 @@ def create_app(config: Config | None = None) -> Flask:
         return jsonify(status="ready")
 
     return app
+
+
+def _refuse_nul_characters() -> None:
+    """No path or query parameter holds a NUL character: PostgreSQL refuses them in text, so one that
+    reached a query would be a 500 instead of the client's error."""
+    if "\x00" in request.path:
+        raise BadRequest("the path holds a NUL character", field="path", rule="no NUL characters")
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise BadRequest("a query parameter holds a NUL character", field=name.replace("\x00", ""),
+                             rule="no NUL characters")
 
 
 class SafeJSONProvider(DefaultJSONProvider):

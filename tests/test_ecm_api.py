@@ -218,3 +218,11 @@ def test_cli_certificate_and_due_list(http, xapi, session_factory, config, tmp_p
     assert due.exit_code == 0
     if date.today() > date(2026, 10, 5):
         assert "123-4567 edizione 1: rapporto entro il" in due.output and "1 partecipanti" in due.output
+
+
+def test_a_code_that_cannot_exist_is_a_404_naming_the_field(http, provider):
+    # Codes that no event can have are not looked up.
+    for code in ("a%0A", "a%20b", "x" * 21):
+        response = http.get(f"{BASE}/events/{code}/report.xml", headers=provider)
+        assert response.status_code == 404, code
+        assert response.get_json()["errors"][0]["field"] == "code"
