@@ -3,7 +3,6 @@ read them. Plain functions over a session; the caller commits."""
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -19,7 +18,7 @@ from courses.models import Learner, LearnerProgress, ModuleProgress, ProgressFac
 from courses.reference import Reference
 from ecm import rules
 from ecm.models import OUTCOMES, CreditEntry, EcmEvent
-from ecm.schemas import ALL, EVENT_CODE_PATTERN, EventInputSchema
+from ecm.schemas import ALL, EventInputSchema, is_event_code
 from fse_fad.errors import BadRequest, Conflict, NotFound, Problem
 
 CORRECTION_REASONS = ("statement_voided", "learner_data_corrected", "progress_changed")
@@ -90,7 +89,7 @@ def list_events(session: Session) -> list[EcmEvent]:
 
 def get_event(session: Session, code: str, edition: int | None = None, *, for_update: bool = False) -> EcmEvent:
     """The event with this code (and edition, needed only when the code has several)."""
-    if not re.match(EVENT_CODE_PATTERN, code):
+    if not is_event_code(code):
         raise NotFound("no ECM event with such a code", field="code", rule="letters, digits, '_', '.', '-'; at most 20")
     stmt = select(EcmEvent).where(EcmEvent.code == code)
     if edition is not None:

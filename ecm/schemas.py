@@ -1,6 +1,8 @@
 """The ECM API's bodies: events in and out, issuing results, credit entries, verification."""
 from __future__ import annotations
 
+import re
+
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from ecm.rules import EVENT_TYPES, TRAINING_FORMS
@@ -9,7 +11,13 @@ ALL = "all"
 
 
 # cod_evento: what an event code may hold (so a code that cannot exist is never looked up).
-EVENT_CODE_PATTERN = r"^[0-9A-Za-z_.\-]{1,20}\Z"
+EVENT_CODE_PATTERN = r"^[0-9A-Za-z_.\-]{1,20}$"
+
+
+def is_event_code(value: str) -> bool:
+    """The whole value, a final newline included, matches (``$`` alone would let one through)."""
+    return re.fullmatch(EVENT_CODE_PATTERN, value) is not None
+
 
 class ProfessionsField(fields.Field):
     """``"all"`` (every health profession with every discipline), or ``{"14": [85], "1": [1, 3]}``,
@@ -46,7 +54,7 @@ class EventInputSchema(Schema):
     class Meta:
         unknown = "raise"
 
-    code = fields.Str(required=True, validate=[validate.Length(1, 20), validate.Regexp(EVENT_CODE_PATTERN)],
+    code = fields.Str(required=True, validate=[validate.Length(1, 20), validate.Regexp(EVENT_CODE_PATTERN), is_event_code],
                       metadata={"description": "cod_evento, as Age.na.s gave it"})
     edition = fields.Int(load_default=1, validate=validate.Range(1, 999), metadata={"description": "cod_edi"})
     title = fields.Str(required=True, validate=validate.Length(1, 300))
