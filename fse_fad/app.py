@@ -14,6 +14,7 @@ from fse_fad.auth import ActiveClients
 from fse_fad.config import Config
 from fse_fad.db import make_engine, make_session_factory, pending_migrations
 from fse_fad.errors import ApiError, BadRequest
+from fse_fad.expiring import ExpiringMap
 from fse_fad.logs import configure as configure_logs
 from fse_fad.web import Runtime
 from lrs.alternate import AlternateRequestSyntax
@@ -34,7 +35,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.ensure_ascii = False
     engine = make_engine(config.database_url)
     app.extensions["fse_fad"] = Runtime(config=config, engine=engine, session_factory=make_session_factory(engine),
-                                        active_clients=ActiveClients(ttl_seconds=config.auth_cache_seconds))
+                                        active_clients=ActiveClients(ttl_seconds=config.auth_cache_seconds),
+                                        activity_definitions=ExpiringMap(config.activity_cache_seconds, 20_000))
     # Learner progress is kept in the transaction that stores each statement batch.
     from courses.projection import projector_for
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fse_fad.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from fse_fad.expiring import ExpiringMap
 from fse_fad.models import Client
 
 XAPI_SCOPES = (
@@ -170,39 +171,29 @@ def _active_client(session: Session, key: str) -> ClientRecord | None:
     return ClientRecord.of(client)
 
 
-class ActiveClients:
+class ActiveClients(ExpiringMap[str, "ClientRecord"]):
     """Active clients by key, each kept for ``ttl_seconds`` after it was read: the bound within
     which a revocation takes effect in a worker. Unknown and revoked keys are never kept, and at
     most ``max_entries`` clients are (the least recently read are dropped first). Secrets are not
     kept: each request's secret is still checked against the stored hash."""
 
     def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 1000, clock=time.monotonic):
-        self.ttl_seconds = ttl_seconds
-        self.max_entries = max_entries
-        self.clock = clock
-        self._entries: OrderedDict[str, tuple[ClientRecord, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(ttl_seconds, max_entries, clock)
 
-    def get(self, session: Session, key: str) -> ClientRecord | None:
-        now = self.clock()
-        with self._lock:
-            entry = self._entries.get(key)
-        if entry is not None and now < entry[1]:
-            return entry[0]
+    def find(self, session: Session, key: str) -> ClientRecord | None:
+        client = self.get(key)
+        if client is not None:
+            return client
         client = _active_client(session, key)
-        with self._lock:
-            if client is None or self.ttl_seconds <= 0:
-                self._entries.pop(key, None)
-            else:
-                self._entries[key] = (client, now + self.ttl_seconds)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
+        if client is None:
+            self.pop(key)
+        else:
+            self.put(key, client)
         return client
 
 
 def _lookup(session: Session, key: str, clients: ActiveClients | None) -> ClientRecord | None:
-    return clients.get(session, key) if clients is not None else _active_client(session, key)
+    return clients.find(session, key) if clients is not None else _active_client(session, key)
 
 
 def authenticate_basic(session: Session, key: str, secret: str, public_url: str,

@@ -33,6 +33,7 @@ class Config:
     token_ttl_seconds: int = 3600
     # How long a worker keeps an active client's row (seconds): a revocation acts within it.
     auth_cache_seconds: int = 5
+    activity_cache_seconds: int = 5
     workers: int = 0
     threads: int = 4
     log_level: str = "info"
@@ -62,6 +63,7 @@ class Config:
             max_query_limit=_int(env, "FSE_FAD_MAX_QUERY_LIMIT", cls.max_query_limit),
             token_ttl_seconds=_int(env, "FSE_FAD_TOKEN_TTL", cls.token_ttl_seconds),
             auth_cache_seconds=_int(env, "FSE_FAD_AUTH_CACHE_SECONDS", cls.auth_cache_seconds),
+            activity_cache_seconds=_int(env, "FSE_FAD_ACTIVITY_CACHE_SECONDS", cls.activity_cache_seconds),
             workers=_int(env, "FSE_FAD_WORKERS", 0),
             threads=_int(env, "FSE_FAD_THREADS", cls.threads),
             log_level=env.get("FSE_FAD_LOG_LEVEL", "info"),

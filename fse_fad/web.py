@@ -12,6 +12,7 @@ from fse_fad.auth import ActiveClients, FailureThrottle, Principal, authenticate
 from fse_fad.config import Config
 from fse_fad.db import run_in_transaction
 from fse_fad.errors import ApiError, BadRequest, Forbidden, Unauthorized
+from fse_fad.expiring import ExpiringMap
 
 T = TypeVar("T")
 
@@ -25,6 +26,8 @@ class Runtime:
     statement_listeners: list = field(default_factory=list)
     auth_failures: FailureThrottle = field(default_factory=FailureThrottle)
     active_clients: ActiveClients = field(default_factory=ActiveClients)
+    # Activity definitions a worker read lately (see lrs.statements._define_activities).
+    activity_definitions: ExpiringMap = field(default_factory=lambda: ExpiringMap(5.0, 20_000))
 
 
 def runtime() -> Runtime:

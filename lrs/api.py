@@ -240,9 +240,10 @@ def _store(principal: Principal, statements: list[dict], attachments) -> list[st
     writer = ops.Writer(authority=principal.authority, may_define=principal.has_scope("all", "define"))
     stored_us = now_us()
     listeners = runtime().statement_listeners
+    known_definitions = runtime().activity_definitions
     return run_in_transaction(runtime().session_factory,
                               lambda session: ops.store_statements(session, statements, writer, stored_us,
-                                                                   attachments, listeners),
+                                                                   attachments, listeners, known_definitions),
                               retry_on_conflict=True)
 
 

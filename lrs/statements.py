@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from fse_fad.bulk import insert_with_children, matching
 from fse_fad.errors import BadRequest, Conflict
+from fse_fad.expiring import ExpiringMap
 from lrs import identity
 from lrs.models import Activity, Attachment, Statement, StatementKey
 from lrs.rules import VOIDED_VERB
@@ -74,7 +75,8 @@ def complete_statement(raw: dict, writer: Writer, stored_us: int) -> dict:
 
 def store_statements(session: Session, statements: list[dict], writer: Writer, stored_us: int,
                      attachments: dict[str, tuple[str, bytes]] | None = None,
-                     listeners: Sequence[StoredListener] = ()) -> list[str]:
+                     listeners: Sequence[StoredListener] = (),
+                     known_definitions: ExpiringMap[str, dict] | None = None) -> list[str]:
     """Store validated statements in the caller's transaction; return their ids in order.
 
     A statement whose id is already stored with the same content is accepted and left alone;
@@ -141,7 +143,7 @@ def store_statements(session: Session, statements: list[dict], writer: Writer, s
             .values(voided=True).returning(Statement.statement_id)))
     _inherit_keys(session, [r for r in rows if r["ref_statement_id"]], pks, new_chosen)
     if writer.may_define:
-        _define_activities(session, (body for _raw, body in new), stored_us)
+        _define_activities(session, (body for _raw, body in new), stored_us, known_definitions)
     if listeners:
         visible = [row["body"] for row in rows if not row["voided"]]
         for listener in listeners:
@@ -207,7 +209,14 @@ def _merge_definition(old: dict, new: dict) -> dict:
     return merged
 
 
-def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int) -> None:
+def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int,
+                       known_definitions: ExpiringMap[str, dict] | None = None) -> None:
+    """Keep each activity's canonical definition: what statements told of it, merged.
+
+    ``known_definitions`` holds definitions this worker read a few seconds ago: an activity whose
+    definition a statement repeats (nearly every one) then costs no read. A definition changed
+    meanwhile by another worker is missed for at most the entries' lifetime; one changed here is
+    dropped from the map, so it is read again."""
     definitions: dict[str, tuple[str, dict]] = {}
     for body in bodies:
         for activity in identity.activities_with_definitions(body):
@@ -215,6 +224,11 @@ def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int)
             key = identity.compact(iri)
             previous = definitions.get(key, (iri, {}))[1]
             definitions[key] = (iri, _merge_definition(previous, activity.get("definition") or {}))
+    if known_definitions is not None:
+        for key in list(definitions):
+            remembered = known_definitions.get(key)
+            if remembered is not None and _merge_definition(remembered, definitions[key][1]) == remembered:
+                del definitions[key]
     if not definitions:
         return
     # Most statements repeat definitions already stored: read without locks, and lock (sorted, so
@@ -227,6 +241,12 @@ def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int)
     changed = [key for key in sorted(definitions)
                if key in known and _merge_definition(known[key] or {}, definitions[key][1]) != known[key]]
     missing = [key for key in sorted(definitions) if key not in known]
+    if known_definitions is not None:
+        for key, definition in known.items():
+            if key in changed:
+                known_definitions.pop(key)
+            else:
+                known_definitions.put(key, definition or {})
     if changed:
         locked = dict(connection.execute(select(activities.c.iri_key, activities.c.definition)
                                          .where(activities.c.iri_key.in_(changed))
