@@ -14,9 +14,14 @@ EMAIL_RE = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
 JWT_RE = re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+")
 AUTH_RE = re.compile(r"(?i)\b(basic|bearer)\s+[\w.+/=-]+")
 SECRET_FIELD_RE = re.compile(r'(?i)("?(?:secret|password|token|access_token)"?\s*[:=]\s*)"?[^",\s}]+"?')
+# What each pattern above needs somewhere in the text: most log lines have none of it and are
+# scanned once instead of five times.
+SUSPECT_RE = re.compile(r"@|%40|eyJ|(?i:basic|bearer|secret|password|token)|(?i:[A-Z]{6}[0-9LMNPQRSTUV]{2})")
 
 
 def redact(text: str) -> str:
+    if not SUSPECT_RE.search(text):
+        return text
     text = JWT_RE.sub("[token]", text)
     text = AUTH_RE.sub(r"\1 [credentials]", text)
     text = SECRET_FIELD_RE.sub(r'\1"[secret]"', text)

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from fse_fad.logs import redact
 from tests.courses_support import MOODLE_WWWROOT, csv_bytes, make_cf, moodle_mapping_file, row, upload_roster
 from tests.load import Connection
 from tests.server import ServerProcess
@@ -109,3 +110,23 @@ def test_the_server_log_holds_no_personal_data_or_credentials(engine, database_u
     for kind, values in forbidden.items():
         for value in values:
             assert value.lower() not in lowered, f"a {kind} is in the server log"
+
+
+@pytest.mark.parametrize("text, hidden", [
+    ("learner RSSMRA85T10A562S enrolled", "RSSMRA85T10A562S"),
+    ("learner rssmra85t10a562s enrolled", "rssmra85t10a562s"),
+    ("omocodia RSSMRA85TMLA562S", "RSSMRA85TMLA562S"),
+    ("/xapi/agents?agent=mario.rossi%40asl.toscana.it", "mario.rossi%40asl.toscana.it"),
+    ("mailto:mario.rossi@asl.toscana.it", "mario.rossi@asl.toscana.it"),
+    ("Authorization: Basic a2V5OnNlY3JldA==", "a2V5OnNlY3JldA=="),
+    ("Authorization: BEARER abc.def.ghi", "abc.def.ghi"),
+    ("token eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl", "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl"),
+    ('{"secret": "s3cr3t-value"}', "s3cr3t-value"),
+])
+def test_every_kind_of_personal_data_and_secret_is_masked(text, hidden):
+    assert hidden not in redact(text)
+
+
+@pytest.mark.parametrize("text", ["request", "/xapi/statements", "POST", "3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7"])
+def test_ordinary_text_is_left_alone(text):
+    assert redact(text) == text
