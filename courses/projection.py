@@ -172,8 +172,11 @@ def project(session: Session, catalogue: Catalogue, new: dict[int, list[Fact]], 
         return
     # One writer per learner at a time: a concurrent batch about the same learner waits here and
     # then reads the state and facts this one committed, so no fact is left out or added twice.
+    # FOR NO KEY UPDATE: the facts a concurrent batch has just inserted hold a key-share lock on
+    # their learners (the foreign key), which FOR UPDATE would wait for while that batch waits
+    # for this one's lock, a deadlock; this lock does not conflict with it, and still with itself.
     learners = {l.id: l for l in session.scalars(select(Learner).where(Learner.id.in_(ids))
-                                                 .order_by(Learner.id).with_for_update())}
+                                                 .order_by(Learner.id).with_for_update(key_share=True))}
     stored = _stored_folds(session, ids)
     full = {lid for lid in recompute if lid in learners}
     snapshots: dict[tuple[int, str], Snapshot] = {}
