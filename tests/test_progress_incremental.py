@@ -342,3 +342,42 @@ def test_a_duration_too_long_for_a_float_keeps_no_state_and_is_recomputed(http, 
     with session_scope(session_factory) as session:
         refresh(session, [rows["courses_learner_progress"][0]["learner_id"]], CATALOGUE)
     assert stored(session_factory) == rows
+
+
+def test_batches_about_overlapping_learners_do_not_deadlock(session_factory, database_url, monkeypatch):
+    """Each batch inserts its facts (a key-share lock on their learners, through the foreign key)
+    before it locks the learners: the lock must not wait for the other batch's key-share lock."""
+    import threading
+
+    import pytest
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writing transaction at a time")
+    ids = [_learner_id(session_factory, n) for n in (1, 2, 3)]
+    projector = Projector(CATALOGUE, MoodleMapping())
+    both_inserted = threading.Barrier(2, timeout=10)
+    original = projection.project
+
+    def after_both_inserted(*args):
+        both_inserted.wait()
+        return original(*args)
+
+    monkeypatch.setattr(projection, "project", after_both_inserted)
+    errors = []
+
+    def batch(numbers):
+        try:
+            with session_scope(session_factory) as session:
+                projector(session, [{**b, "actor": moodle_actor(n), "id": str(uuid.uuid4())}
+                                    for n in numbers for b in full_course()[22:25]], set())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=batch, args=(numbers,)) for numbers in ((1, 2), (2, 3))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with session_scope(session_factory) as session:
+        assert sorted(session.scalars(select(LearnerProgress.learner_id))) == sorted([ids[0], ids[1], ids[2]])
