@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fse_fad.db import Base, JSONDocument
@@ -169,3 +169,19 @@ class ModuleProgress(Base):
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
     __table_args__ = (Index("ix_courses_module_progress_course_module", "course_code", "module_number", "level"),)
+
+
+class ProgressFold(Base):
+    """What the projection keeps of a learner's facts in a course besides their progress, to add
+    new facts without reading the old ones (``courses.progress.Fold``, as of ``layout``). A
+    learner without one, or with one of another layout, has their progress recomputed from all
+    their facts, which stores it."""
+
+    __tablename__ = "courses_progress_folds"
+
+    learner_id: Mapped[int] = mapped_column(Integer, ForeignKey("courses_learners.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    course_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    layout: Mapped[int] = mapped_column(Integer)
+    # Read and written whole, never queried into: plain JSON (text) is cheaper than JSONB for that.
+    state: Mapped[dict] = mapped_column(JSON)

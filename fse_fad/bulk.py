@@ -66,6 +66,32 @@ def insert_many(session: Session, table: Table, rows: list[dict]) -> None:
     session.connection().exec_driver_sql(_insert_sql(table, names), tuple(_arrays(table, rows, names)))
 
 
+def upsert_many(session: Session, table: Table, rows: list[dict]) -> None:
+    """Insert rows into ``table``, or update the row of the same primary key: one statement on
+    PostgreSQL (INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE), executemany on SQLite.
+    Every row has the same keys, among them the whole primary key, and no two rows the same key."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    keys = [c.name for c in table.primary_key.columns]
+    if session.get_bind().dialect.name != "postgresql":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_={name: statement.excluded[name] for name in names if name not in keys})
+        session.execute(statement, rows)
+        return
+    session.connection().exec_driver_sql(_upsert_sql(table, names), tuple(_arrays(table, rows, names)))
+
+
+@lru_cache(maxsize=64)
+def _upsert_sql(table: Table, names: tuple[str, ...]) -> str:
+    keys = [c.name for c in table.primary_key.columns]
+    updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in names if name not in keys)
+    return f'{_insert_sql(table, names)} ON CONFLICT ({_quoted(keys)}) DO UPDATE SET {updates}'
+
+
 @lru_cache(maxsize=64)
 def _insert_sql(table: Table, names: tuple[str, ...]) -> str:
     return (f'INSERT INTO "{table.name}" ({_quoted(names)}) '
