@@ -92,6 +92,30 @@ class Assessment(Base):
     __table_args__ = (UniqueConstraint("learner_id", "course_code"),)
 
 
+class AssessmentObjective(Base):
+    """One objective of an initial assessment: its score and the level it gave (the level of the
+    objective's first module), written with the assessment. The assessments report groups these
+    columns; reading them out of every assessment's JSON cost more than the grouping itself."""
+
+    __tablename__ = "courses_assessment_objectives"
+
+    assessment_id: Mapped[int] = mapped_column(Integer, ForeignKey("courses_assessments.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    objective: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The assessment's learner, course and cluster, so that the report reads no other row of it.
+    learner_id: Mapped[int] = mapped_column(Integer)
+    course_code: Mapped[str] = mapped_column(String(40))
+    cluster: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    level: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+    __table_args__ = (
+        Index("ix_courses_assessment_objectives_course_cluster", "course_code", "cluster", "objective", "level",
+              "score"),
+        Index("ix_courses_assessment_objectives_course_learner", "course_code", "learner_id"),
+    )
+
+
 class ProgressFact(Base):
     """What one statement says about a learner's progress (``courses.interpretation``). Progress
     is recomputed from these; a fact whose agent matches no learner waits with ``learner_id``

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Integer, and_, case, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session
 
 from courses.catalogue import Catalogue, Course
-from courses.models import Assessment, Learner, LearnerProgress, ModuleProgress
+from courses.models import Assessment, AssessmentObjective, Learner, LearnerProgress, ModuleProgress
 from courses.progress import STATUSES
 from courses.schemas import iso_utc
 from fse_fad.errors import BadRequest, Forbidden
@@ -117,18 +117,25 @@ def _with_progress(course: Course):
     return and_(LearnerProgress.learner_id == Learner.id, LearnerProgress.course_code == course.code)
 
 
+def _audience(course: Course):
+    """The learners who count in ``course`` without any progress in it, or None when only progress
+    makes a learner count: active (or erased) learners of its audience, every one for the FAD course."""
+    enrolled = or_(Learner.active.is_(True), Learner.erased_at.is_not(None))
+    if course.kind == "fad":
+        return enrolled
+    audience = AUDIENCE_CATEGORIES.get(course.code)
+    if audience:
+        return and_(enrolled, Learner.category_code.in_(audience))
+    return None
+
+
 def counted(course: Course):
     """The learners a report of ``course`` counts. Active learners of its audience (every learner
     for the FAD course); erased learners too, since erasure keeps aggregate counts; and whoever has
     progress in the course, even if deactivated since."""
     started = LearnerProgress.learner_id.is_not(None)
-    enrolled = or_(Learner.active.is_(True), Learner.erased_at.is_not(None))
-    if course.kind == "fad":
-        return or_(enrolled, started)
-    audience = AUDIENCE_CATEGORIES.get(course.code)
-    if audience:
-        return or_(and_(enrolled, Learner.category_code.in_(audience)), started)
-    return started
+    audience = _audience(course)
+    return started if audience is None else or_(audience, started)
 
 
 def _in_trust(trust: str | None) -> list:
@@ -255,41 +262,30 @@ def band_of(points: int) -> int:
 def assessments(session: Session, catalogue: Catalogue, *, group_by: str, course_code: str | None = None,
                 trust: str | None = None, locale: str = DEFAULT_LOCALE) -> dict:
     """Per group and objective: the learners assessed, how many got each level, the mean score and
-    the distribution of the scores in bands of ten points. One statement: the scores and levels
-    read once per assessment, then a GROUP BY per objective (group, level, whole points: at most
-    101 points per level) joined with UNION ALL; the bands are summed here. The cluster is the one
-    whose rules gave the levels (the assessment's)."""
+    the distribution of the scores in bands of ten points. One GROUP BY over the assessments'
+    objectives (objective, group, level, whole points: at most 101 points per level); the bands are
+    summed here. The cluster is the one whose rules gave the levels (the assessment's)."""
     if group_by not in ASSESSMENT_GROUPS:
         raise BadRequest(f"cannot group assessments by {group_by}", field="group_by",
                          rule=f"one of {', '.join(ASSESSMENT_GROUPS)}")
     course = course_of(catalogue, course_code, fad_only=True)
-    key = Assessment.cluster if group_by == "cluster" else Learner.trust_code
     objectives = course.data["objectives"]
-    first_module = {}
-    for module in sorted(course.modules, key=lambda m: m["number"]):
-        first_module.setdefault(module["objective"], module["code"])
-    # Each score and level read from the JSON once per assessment (a CTE), then grouped per objective.
-    columns = [key.label("key")]
-    for index, objective in enumerate(objectives):
-        columns += [Assessment.levels[first_module[objective["code"]]].as_string().label(f"level_{index}"),
-                    Assessment.scores[objective["code"]].as_float().label(f"score_{index}")]
-    assessed = select(*columns).select_from(Assessment).where(Assessment.course_code == course.code)
+    position = {objective["code"]: index for index, objective in enumerate(objectives)}
+    scored = AssessmentObjective
+    key = scored.cluster if group_by == "cluster" else Learner.trust_code
+    points = whole_points(scored.score)
+    stmt = (select(scored.objective, key, scored.level, points, func.count(), func.sum(scored.score))
+            .where(scored.course_code == course.code, scored.objective.in_(list(position)))
+            .group_by(scored.objective, key, scored.level, points))
     if group_by == "trust" or trust is not None:
-        assessed = assessed.join(Learner, Learner.id == Assessment.learner_id).where(*_in_trust(trust))
-    assessed = assessed.cte("assessed")
-    parts = []
-    for index in range(len(objectives)):
-        level, score = assessed.c[f"level_{index}"], assessed.c[f"score_{index}"]
-        points = whole_points(score)
-        parts.append(select(literal(index), assessed.c.key, level, points, func.count(), func.sum(score))
-                     .where(score.is_not(None)).group_by(assessed.c.key, level, points))
-    found = session.execute(union_all(*parts)).all() if parts else []
+        stmt = stmt.join(Learner, Learner.id == scored.learner_id).where(*_in_trust(trust))
+    found = session.execute(stmt).all() if position else []
     label = _labels(catalogue, group_by, course, locale)
     groups: dict[tuple[str, int], dict] = {}
     totals: dict[int, dict] = {}
     for objective, group, level, points, learners, total in found:
-        for cell in (groups.setdefault((str(group), int(objective)), _empty_cell()),
-                     totals.setdefault(int(objective), _empty_cell())):
+        index = position[objective]
+        for cell in (groups.setdefault((str(group), index), _empty_cell()), totals.setdefault(index, _empty_cell())):
             cell["assessed"] += learners
             cell["sum"] += float(total or 0)
             level = level if level in LEVEL_LABELS else NONE_KEY
@@ -322,40 +318,68 @@ def _per_trust(catalogue: Catalogue, counts: dict[str, list[int]]) -> list[dict]
     names = catalogue.reference.trusts
     return [{"key": key, "label": names[key].name if key in names else key, "learners": learners,
              "completed": completed, "completion_rate": rate(completed, learners)}
-            for key, (learners, completed) in sorted(counts.items())]
+            for key, (learners, completed) in sorted(counts.items()) if learners]
 
 
-def _summed(found: list[tuple], keep=lambda flag: True) -> dict[str, list[int]]:
-    """Learners and completed per trust, from rows (trust, flag, learners, assessed, in progress,
-    completed) whose flag ``keep`` accepts."""
-    counts: dict[str, list[int]] = {}
-    for trust, flag, learners, _assessed, _in_progress, completed in found:
-        if keep(flag):
-            into = counts.setdefault(trust, [0, 0])
-            into[0] += int(learners)
-            into[1] += int(completed or 0)
+def _target_counts(session: Session, catalogue: Catalogue, trust: str | None) -> dict[str, dict[tuple, list[int]]]:
+    """Learners and completed per course, per (trust, MMG/PLS or not), in two passes whatever the
+    number of courses: the learners who count without progress (each course's audience) from the
+    learners alone, then the progress rows of every course, counting only the learners who are not
+    already counted through the audience."""
+    courses = list(catalogue.courses.values())
+    mmg = case((Learner.cluster == MILESTONE_CLUSTER, 1), else_=0)
+    audiences = {course.code: _audience(course) for course in courses}
+    with_audience = [code for code, audience in audiences.items() if audience is not None]
+    counts: dict[str, dict[tuple, list[int]]] = {course.code: {} for course in courses}
+    if with_audience:
+        stmt = (select(Learner.trust_code, mmg, *[func.count().filter(audiences[code]) for code in with_audience])
+                .where(*_in_trust(trust)).group_by(Learner.trust_code, mmg))
+        for trust_code, flag, *numbers in session.execute(stmt):
+            for code, number in zip(with_audience, numbers):
+                counts[code][(trust_code, flag)] = [int(number), 0]
+    progress = LearnerProgress
+    outside = or_(progress.course_code.in_([code for code in audiences if code not in with_audience]),
+                  *[and_(progress.course_code == code, ~audiences[code]) for code in with_audience])
+    completed = and_(progress.status == "completed", progress.completed_at.is_not(None))
+    stmt = (select(progress.course_code, Learner.trust_code, mmg, func.count().filter(outside),
+                   func.count().filter(completed))
+            .select_from(progress).join(Learner, Learner.id == progress.learner_id)
+            .where(progress.course_code.in_(list(counts)), *_in_trust(trust))
+            .group_by(progress.course_code, Learner.trust_code, mmg))
+    for code, trust_code, flag, learners, done in session.execute(stmt):
+        into = counts[code].setdefault((trust_code, flag), [0, 0])
+        into[0] += int(learners)
+        into[1] += int(done)
     return counts
+
+
+def _summed(counts: dict[tuple, list[int]], keep=lambda flag: True) -> dict[str, list[int]]:
+    """Learners and completed per trust, from counts per (trust, flag) whose flag ``keep`` accepts."""
+    summed: dict[str, list[int]] = {}
+    for (trust, flag), (learners, completed) in counts.items():
+        if keep(flag):
+            into = summed.setdefault(trust, [0, 0])
+            into[0] += learners
+            into[1] += completed
+    return summed
 
 
 def targets(session: Session, catalogue: Catalogue, *, trust: str | None = None) -> dict:
     """Each project against its target, overall and per trust, and the share of MMG/PLS who
     completed the FAD course against the 85% milestone. A trust's office sees its own figures
-    against the regional targets. One GROUP BY per course; the FAD course's also gives the milestone."""
+    against the regional targets. The FAD course's counts also give the milestone."""
     fad = catalogue.fad_course
-    mmg = case((Learner.cluster == MILESTONE_CLUSTER, 1), else_=0)
-    projects, milestone_rows = [], []
+    counts = _target_counts(session, catalogue, trust)
+    projects = []
     for course in catalogue.courses.values():
-        found = _learner_groups(session, course, (Learner.trust_code, mmg if course is fad else literal(0)),
-                                trust, Period())
-        if course is fad:
-            milestone_rows = _per_trust(catalogue, _summed(found, lambda flag: flag == 1))
-        per_trust = _per_trust(catalogue, _summed(found))
+        per_trust = _per_trust(catalogue, _summed(counts[course.code]))
         learners = sum(t["learners"] for t in per_trust)
         completed = sum(t["completed"] for t in per_trust)
         projects.append({"course": course.code, "kind": course.kind, "title": course.title,
                          "target": course.target_learners, "learners": learners, "completed": completed,
                          "completion_rate": rate(completed, learners),
                          "progress": rate(completed, course.target_learners), "trusts": per_trust})
+    milestone_rows = _per_trust(catalogue, _summed(counts[fad.code], lambda flag: flag == 1))
     for row in milestone_rows:
         row["met"] = row["completion_rate"] >= MILESTONE_SHARE
     learners = sum(t["learners"] for t in milestone_rows)
