@@ -70,9 +70,13 @@ def get_learner(session: Session, codice_fiscale: str, trust: str | None = None,
         stmt = stmt.with_for_update()
     learner = session.scalar(stmt)
     if learner is None or (trust is not None and learner.trust_code != trust):
-        raise NotFound(f"no learner with codice fiscale {code}", field="codice_fiscale",
-                       rule="a learner of the roster" + (f" of trust {trust}" if trust else ""))
+        raise learner_not_found(code, trust)
     return learner
+
+
+def learner_not_found(code: str, trust: str | None) -> NotFound:
+    return NotFound(f"no learner with codice fiscale {code}", field="codice_fiscale",
+                    rule="a learner of the roster" + (f" of trust {trust}" if trust else ""))
 
 
 def trust_history(session: Session, learner_id: int) -> list[TrustMembership]:

@@ -445,52 +445,73 @@ def _iso_text(value: str | None) -> str | None:
     return iso_utc(datetime.fromisoformat(value)) if value else None
 
 
-def learner_progress(session: Session, learner: Learner, course: Course) -> dict:
+_PROGRESS_COLUMNS = ("learner_id", "status", "enrolled_at", "last_activity_at", "completed_at",
+                     "assessment_completed_at", "objective_scores", "sessions", "hours_attended", "attempts",
+                     "test_best_percent", "test_passed_at", "questionnaire_at")
+_MODULE_COLUMNS = ("module_number", "level", "launched_at", "completed_at", "seconds")
+
+
+def learner_progress(session: Session, course: Course, codice_fiscale: str, trust: str | None = None) -> dict:
     """One learner's progress in a course: status, initial assessment, each module with its level,
-    completion and time, the final-test attempts, the questionnaire, or the sessions attended."""
-    # Progress and initial assessment in one round trip: this answers the FAD platform and the
-    # offices for every learner page they open.
-    progress, assessment = session.execute(
-        select(LearnerProgress, Assessment).select_from(Learner)
-        .outerjoin(LearnerProgress, _with_progress(course))
+    completion and time, the final-test attempts, the questionnaire, or the sessions attended.
+    ``trust`` limits the search to one trust, as ``courses.operations.get_learner``."""
+    from courses.operations import learner_not_found, parse_codice_fiscale
+
+    code = parse_codice_fiscale(codice_fiscale)
+    # The learner, progress, assessment and launched modules in one round trip (a row per module):
+    # this answers the FAD platform and the offices for every learner page they open.
+    progress, modules = LearnerProgress, ModuleProgress
+    found = session.execute(
+        select(Learner.trust_code, Learner.cluster, Learner.category_code,
+               *[getattr(progress, name).label(f"p_{name}") for name in _PROGRESS_COLUMNS],
+               Assessment.id.label("a_id"), Assessment.completed_at.label("a_completed_at"),
+               Assessment.scores.label("a_scores"), Assessment.levels.label("a_levels"),
+               *[getattr(modules, name).label(f"m_{name}") for name in _MODULE_COLUMNS])
+        .select_from(Learner)
+        .outerjoin(progress, _with_progress(course))
         .outerjoin(Assessment, and_(Assessment.learner_id == Learner.id, Assessment.course_code == course.code))
-        .where(Learner.id == learner.id)).one()
-    body = {"codice_fiscale": learner.codice_fiscale, "trust": learner.trust_code, "cluster": learner.cluster,
-            "category": learner.category_code, "course": course.code, "kind": course.kind,
-            "status": progress.status if progress else "not_started"}
+        .outerjoin(modules, and_(modules.learner_id == Learner.id, modules.course_code == course.code))
+        .where(Learner.codice_fiscale == code)).all()
+    if not found or (trust is not None and found[0].trust_code != trust):
+        raise learner_not_found(code, trust)
+    first = found[0]
+    started = first.p_learner_id is not None
+    body = {"codice_fiscale": code, "trust": first.trust_code, "cluster": first.cluster,
+            "category": first.category_code, "course": course.code, "kind": course.kind,
+            "status": first.p_status if started else "not_started"}
     for name in ("enrolled_at", "last_activity_at", "completed_at"):
-        body[name] = iso_utc(getattr(progress, name)) if progress else None
+        body[name] = iso_utc(getattr(first, f"p_{name}"))
     if course.kind != "fad":
-        attended = (progress.sessions if progress else None) or {}
+        attended = first.p_sessions or {}
         body["sessions"] = [{"number": s["number"], "title": s["title"], "hours": s["hours"],
                              "attended_at": _iso_text(attended.get(str(s["number"])))} for s in course.sessions]
-        body["hours_attended"] = progress.hours_attended if progress else 0.0
+        body["hours_attended"] = first.p_hours_attended if started else 0.0
         body["hours"] = course.hours
         return body
-    levels = assessment.levels if assessment else {}
-    body["assessment"] = None if assessment is None and (progress is None or progress.assessment_completed_at is None) else {
-        "completed_at": iso_utc(assessment.completed_at if assessment else progress.assessment_completed_at),
-        "scores": assessment.scores if assessment else progress.objective_scores, "levels": levels}
-    taken = {m.module_number: m for m in session.scalars(select(ModuleProgress).where(
-        ModuleProgress.learner_id == learner.id, ModuleProgress.course_code == course.code))}
-    modules = []
+    assessed = first.a_id is not None
+    levels = first.a_levels if assessed else {}
+    body["assessment"] = None if not assessed and first.p_assessment_completed_at is None else {
+        "completed_at": iso_utc(first.a_completed_at if assessed else first.p_assessment_completed_at),
+        "scores": first.a_scores if assessed else first.p_objective_scores, "levels": levels}
+    taken = {row.m_module_number: row for row in found if row.m_module_number is not None}
+    rows = []
     for module in sorted(course.modules, key=lambda m: m["number"]):
         state = taken.get(module["number"])
-        modules.append({"number": module["number"], "code": module["code"], "title": module["title"],
-                        "objective": module["objective"],
-                        "level": (state.level if state and state.level else None) or levels.get(module["code"]),
-                        "launched_at": iso_utc(state.launched_at) if state else None,
-                        "completed_at": iso_utc(state.completed_at) if state else None,
-                        "seconds": state.seconds if state else 0.0})
-    body["modules"] = modules
-    body["modules_completed"] = sum(1 for m in modules if m["completed_at"])
-    body["seconds"] = round(sum(m["seconds"] for m in modules), 2)
+        rows.append({"number": module["number"], "code": module["code"], "title": module["title"],
+                     "objective": module["objective"],
+                     "level": (state.m_level if state and state.m_level else None) or levels.get(module["code"]),
+                     "launched_at": iso_utc(state.m_launched_at) if state else None,
+                     "completed_at": iso_utc(state.m_completed_at) if state else None,
+                     "seconds": state.m_seconds if state else 0.0})
+    body["modules"] = rows
+    body["modules_completed"] = sum(1 for m in rows if m["completed_at"])
+    body["seconds"] = round(sum(m["seconds"] for m in rows), 2)
     final = course.data["final_test"]
-    attempts = [{**a, "at": _iso_text(a["at"])} for a in ((progress.attempts if progress else None) or [])]
+    attempts = [{**a, "at": _iso_text(a["at"])} for a in (first.p_attempts or [])]
     body["final_test"] = {"pass_percent": final["pass_percent"], "max_attempts": final["max_attempts"],
-                          "attempts": attempts, "best_percent": progress.test_best_percent if progress else None,
-                          "passed_at": iso_utc(progress.test_passed_at) if progress else None}
-    body["questionnaire"] = {"submitted_at": iso_utc(progress.questionnaire_at) if progress else None}
+                          "attempts": attempts, "best_percent": first.p_test_best_percent,
+                          "passed_at": iso_utc(first.p_test_passed_at)}
+    body["questionnaire"] = {"submitted_at": iso_utc(first.p_questionnaire_at)}
     return body
 
 
