@@ -39,7 +39,14 @@ class Learner(Base):
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-    __table_args__ = (Index("ix_courses_learners_trust_cluster", "trust_code", "cluster"),)
+    __table_args__ = (
+        Index("ix_courses_learners_trust_cluster", "trust_code", "cluster"),
+        # A trust's reports read every learner of the trust with just these columns: an index-only scan.
+        Index("ix_courses_learners_trust_report", "trust_code", "id",
+              postgresql_include=["cluster", "category_code", "profession_code", "active", "erased_at"]),
+        # The learners list walks learners in this order, a page at a time, instead of sorting them all.
+        Index("ix_courses_learners_surname_name", "surname", "name", "id"),
+    )
 
 
 class LearnerIdentity(Base):
@@ -174,6 +181,9 @@ class LearnerProgress(Base):
     __table_args__ = (
         Index("ix_courses_learner_progress_course_status", "course_code", "status"),
         Index("ix_courses_learner_progress_completed", "course_code", "completed_at"),
+        # What the grouped reports count of a course's progress, read without its rows.
+        Index("ix_courses_learner_progress_course_learner", "course_code", "learner_id",
+              postgresql_include=["status", "assessment_completed_at", "completed_at"]),
     )
 
 
@@ -192,4 +202,9 @@ class ModuleProgress(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
-    __table_args__ = (Index("ix_courses_module_progress_course_module", "course_code", "module_number", "level"),)
+    __table_args__ = (
+        Index("ix_courses_module_progress_course_module", "course_code", "module_number", "level"),
+        # What the module and level reports count, read without the rows.
+        Index("ix_courses_module_progress_course_learner", "course_code", "learner_id",
+              postgresql_include=["module_code", "level", "launched_at", "completed_at"]),
+    )

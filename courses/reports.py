@@ -154,8 +154,7 @@ def _learner_groups(session: Session, course: Course, keys: tuple, trust: str | 
     progress = LearnerProgress
     completed = and_(progress.status == "completed", when.within(progress.completed_at))
     stmt = (select(*keys, func.count(), func.count(progress.assessment_completed_at),
-                   func.sum(case((progress.status.in_(IN_PROGRESS), 1), else_=0)),
-                   func.sum(case((completed, 1), else_=0)))
+                   func.count().filter(progress.status.in_(IN_PROGRESS)), func.count().filter(completed))
             .select_from(Learner).outerjoin(progress, _with_progress(course))
             .where(counted(course), *_in_trust(trust)).group_by(*keys))
     return [tuple(r) for r in session.execute(stmt)]
@@ -166,8 +165,8 @@ def _module_groups(session: Session, course: Course, key, trust: str | None, whe
     learners launched: a learner counts once in each module they launched."""
     modules, progress = ModuleProgress, LearnerProgress
     stmt = (select(key, func.count(), func.count(progress.assessment_completed_at),
-                   func.sum(case((modules.completed_at.is_(None), 1), else_=0)),
-                   func.sum(case((when.within(modules.completed_at), 1), else_=0)))
+                   func.count().filter(modules.completed_at.is_(None)),
+                   func.count().filter(when.within(modules.completed_at)))
             .select_from(modules)
             .outerjoin(progress, and_(progress.learner_id == modules.learner_id,
                                       progress.course_code == modules.course_code))

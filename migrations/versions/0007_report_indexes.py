@@ -33,6 +33,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_courses_assessment_objectives_course_cluster', ['course_code', 'cluster', 'objective', 'level', 'score'], unique=False)
         batch_op.create_index('ix_courses_assessment_objectives_course_learner', ['course_code', 'learner_id'], unique=False)
     _fill_objectives()
+    with op.batch_alter_table('courses_learners', schema=None) as batch_op:
+        batch_op.create_index('ix_courses_learners_trust_report', ['trust_code', 'id'], unique=False, postgresql_include=['cluster', 'category_code', 'profession_code', 'active', 'erased_at'])
+        batch_op.create_index('ix_courses_learners_surname_name', ['surname', 'name', 'id'], unique=False)
+    with op.batch_alter_table('courses_learner_progress', schema=None) as batch_op:
+        batch_op.create_index('ix_courses_learner_progress_course_learner', ['course_code', 'learner_id'], unique=False, postgresql_include=['status', 'assessment_completed_at', 'completed_at'])
+    with op.batch_alter_table('courses_module_progress', schema=None) as batch_op:
+        batch_op.create_index('ix_courses_module_progress_course_learner', ['course_code', 'learner_id'], unique=False, postgresql_include=['module_code', 'level', 'launched_at', 'completed_at'])
 
 
 def _fill_objectives() -> None:
@@ -65,4 +72,11 @@ def _fill_objectives() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('courses_module_progress', schema=None) as batch_op:
+        batch_op.drop_index('ix_courses_module_progress_course_learner')
+    with op.batch_alter_table('courses_learner_progress', schema=None) as batch_op:
+        batch_op.drop_index('ix_courses_learner_progress_course_learner')
+    with op.batch_alter_table('courses_learners', schema=None) as batch_op:
+        batch_op.drop_index('ix_courses_learners_surname_name')
+        batch_op.drop_index('ix_courses_learners_trust_report')
     op.drop_table('courses_assessment_objectives')
