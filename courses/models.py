@@ -39,7 +39,14 @@ class Learner(Base):
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-    __table_args__ = (Index("ix_courses_learners_trust_cluster", "trust_code", "cluster"),)
+    __table_args__ = (
+        Index("ix_courses_learners_trust_cluster", "trust_code", "cluster"),
+        # A trust's reports read every learner of the trust with just these columns: an index-only scan.
+        Index("ix_courses_learners_trust_report", "trust_code", "id",
+              postgresql_include=["cluster", "category_code", "profession_code", "active", "erased_at"]),
+        # The learners list walks learners in this order, a page at a time, instead of sorting them all.
+        Index("ix_courses_learners_surname_name", "surname", "name", "id"),
+    )
 
 
 class LearnerIdentity(Base):
@@ -90,6 +97,30 @@ class Assessment(Base):
     statement_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
     __table_args__ = (UniqueConstraint("learner_id", "course_code"),)
+
+
+class AssessmentObjective(Base):
+    """One objective of an initial assessment: its score and the level it gave (the level of the
+    objective's first module), written with the assessment. The assessments report groups these
+    columns; reading them out of every assessment's JSON cost more than the grouping itself."""
+
+    __tablename__ = "courses_assessment_objectives"
+
+    assessment_id: Mapped[int] = mapped_column(Integer, ForeignKey("courses_assessments.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    objective: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The assessment's learner, course and cluster, so that the report reads no other row of it.
+    learner_id: Mapped[int] = mapped_column(Integer)
+    course_code: Mapped[str] = mapped_column(String(40))
+    cluster: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    level: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+    __table_args__ = (
+        Index("ix_courses_assessment_objectives_course_cluster", "course_code", "cluster", "objective", "level",
+              "score"),
+        Index("ix_courses_assessment_objectives_course_learner", "course_code", "learner_id"),
+    )
 
 
 class ProgressFact(Base):
@@ -150,6 +181,9 @@ class LearnerProgress(Base):
     __table_args__ = (
         Index("ix_courses_learner_progress_course_status", "course_code", "status"),
         Index("ix_courses_learner_progress_completed", "course_code", "completed_at"),
+        # What the grouped reports count of a course's progress, read without its rows.
+        Index("ix_courses_learner_progress_course_learner", "course_code", "learner_id",
+              postgresql_include=["status", "assessment_completed_at", "completed_at"]),
     )
 
 
@@ -168,7 +202,12 @@ class ModuleProgress(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
-    __table_args__ = (Index("ix_courses_module_progress_course_module", "course_code", "module_number", "level"),)
+    __table_args__ = (
+        Index("ix_courses_module_progress_course_module", "course_code", "module_number", "level"),
+        # What the module and level reports count, read without the rows.
+        Index("ix_courses_module_progress_course_learner", "course_code", "learner_id",
+              postgresql_include=["module_code", "level", "launched_at", "completed_at"]),
+    )
 
 
 class ProgressFold(Base):

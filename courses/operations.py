@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from courses import codice_fiscale as cf
 from fse_fad.bulk import matching
 from courses.catalogue import Catalogue, Course, default_catalogue
-from courses.models import Assessment, Learner, LearnerIdentity, TrustMembership
+from courses.models import Assessment, AssessmentObjective, Learner, LearnerIdentity, TrustMembership
 from courses.moodle import MoodleMapping
 from courses.rules import check_scores, score_answers
 from courses.schemas import AssessmentOutputSchema, LearnerSchema, MembershipSchema, iso_utc
@@ -70,9 +70,13 @@ def get_learner(session: Session, codice_fiscale: str, trust: str | None = None,
         stmt = stmt.with_for_update()
     learner = session.scalar(stmt)
     if learner is None or (trust is not None and learner.trust_code != trust):
-        raise NotFound(f"no learner with codice fiscale {code}", field="codice_fiscale",
-                       rule="a learner of the roster" + (f" of trust {trust}" if trust else ""))
+        raise learner_not_found(code, trust)
     return learner
+
+
+def learner_not_found(code: str, trust: str | None) -> NotFound:
+    return NotFound(f"no learner with codice fiscale {code}", field="codice_fiscale",
+                    rule="a learner of the roster" + (f" of trust {trust}" if trust else ""))
 
 
 def trust_history(session: Session, learner_id: int) -> list[TrustMembership]:
@@ -188,6 +192,32 @@ def write_levels_state(session: Session, course: Course, assessment: Assessment,
         documents.put_document(session, _scope(course, key), content, "application/json", stamp)
 
 
+def objective_rows(course: Course, assessment_id: int, learner_id: int, cluster: int, scores: dict,
+                   levels: dict) -> list[dict]:
+    """The rows of ``AssessmentObjective`` for an assessment: each objective of the course that has
+    a score, with the level of its first module."""
+    first_module: dict[str, str] = {}
+    for module in sorted(course.modules, key=lambda m: m["number"]):
+        first_module.setdefault(module["objective"], module["code"])
+    rows = []
+    for objective in course.data.get("objectives", ()):
+        score = (scores or {}).get(objective["code"])
+        if score is not None:
+            rows.append({"assessment_id": assessment_id, "objective": objective["code"], "learner_id": learner_id,
+                         "course_code": course.code, "cluster": cluster, "score": float(score),
+                         "level": (levels or {}).get(first_module.get(objective["code"]))})
+    return rows
+
+
+def write_assessment_objectives(session: Session, course: Course, assessment: Assessment) -> None:
+    """Replace the per-objective rows of an assessment just written (flushed, so it has its id)."""
+    session.execute(delete(AssessmentObjective).where(AssessmentObjective.assessment_id == assessment.id))
+    rows = objective_rows(course, assessment.id, assessment.learner_id, assessment.cluster, assessment.scores,
+                          assessment.levels)
+    if rows:
+        session.execute(AssessmentObjective.__table__.insert(), rows)
+
+
 def sync_levels_state(session: Session, learner_ids: Iterable[int], removed_keys: dict[int, set[str]],
                       catalogue: Catalogue | None = None) -> None:
     """After a learner's identities change: the levels reach the new agents and leave the old ones."""
@@ -234,6 +264,7 @@ def record_assessment(session: Session, codice_fiscale: str, *, answers: dict[st
                             levels=levels, answers=answers, completed_at=now or utcnow())
     session.add(assessment)
     session.flush()
+    write_assessment_objectives(session, course, assessment)
     write_levels_state(session, course, assessment, [i.agent_key for i in learner_agents(session, learner.id)])
     from courses.projection import refresh
 

@@ -362,7 +362,8 @@ def _sync_assessment(session: Session, course: Course, learner: Learner, snapsho
                      existing: Assessment | None, catalogue: Catalogue) -> Assessment | None:
     """The initial assessment as the statements tell it. One recorded by the FAD platform
     through the API (no statement behind it) is never overridden."""
-    from courses.operations import _delete_levels_state as delete_levels_state, learner_agents, write_levels_state
+    from courses.operations import (_delete_levels_state as delete_levels_state, learner_agents,
+                                    write_assessment_objectives, write_levels_state)
 
     if existing is not None and existing.statement_id is None:
         return existing
@@ -384,6 +385,7 @@ def _sync_assessment(session: Session, course: Course, learner: Learner, snapsho
     existing.completed_at = snapshot.assessment_completed_at
     existing.statement_id = snapshot.assessment_statement_id
     session.flush()
+    write_assessment_objectives(session, course, existing)
     write_levels_state(session, course, existing, [i.agent_key for i in learner_agents(session, learner.id)])
     return existing
 

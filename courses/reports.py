@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Integer, and_, case, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session
 
 from courses.catalogue import Catalogue, Course
-from courses.models import Assessment, Learner, LearnerProgress, ModuleProgress
+from courses.models import Assessment, AssessmentObjective, Learner, LearnerProgress, ModuleProgress
 from courses.progress import STATUSES
 from courses.schemas import iso_utc
 from fse_fad.errors import BadRequest, Forbidden
@@ -117,18 +117,25 @@ def _with_progress(course: Course):
     return and_(LearnerProgress.learner_id == Learner.id, LearnerProgress.course_code == course.code)
 
 
+def _audience(course: Course):
+    """The learners who count in ``course`` without any progress in it, or None when only progress
+    makes a learner count: active (or erased) learners of its audience, every one for the FAD course."""
+    enrolled = or_(Learner.active.is_(True), Learner.erased_at.is_not(None))
+    if course.kind == "fad":
+        return enrolled
+    audience = AUDIENCE_CATEGORIES.get(course.code)
+    if audience:
+        return and_(enrolled, Learner.category_code.in_(audience))
+    return None
+
+
 def counted(course: Course):
     """The learners a report of ``course`` counts. Active learners of its audience (every learner
     for the FAD course); erased learners too, since erasure keeps aggregate counts; and whoever has
     progress in the course, even if deactivated since."""
     started = LearnerProgress.learner_id.is_not(None)
-    enrolled = or_(Learner.active.is_(True), Learner.erased_at.is_not(None))
-    if course.kind == "fad":
-        return or_(enrolled, started)
-    audience = AUDIENCE_CATEGORIES.get(course.code)
-    if audience:
-        return or_(and_(enrolled, Learner.category_code.in_(audience)), started)
-    return started
+    audience = _audience(course)
+    return started if audience is None else or_(audience, started)
 
 
 def _in_trust(trust: str | None) -> list:
@@ -147,8 +154,7 @@ def _learner_groups(session: Session, course: Course, keys: tuple, trust: str | 
     progress = LearnerProgress
     completed = and_(progress.status == "completed", when.within(progress.completed_at))
     stmt = (select(*keys, func.count(), func.count(progress.assessment_completed_at),
-                   func.sum(case((progress.status.in_(IN_PROGRESS), 1), else_=0)),
-                   func.sum(case((completed, 1), else_=0)))
+                   func.count().filter(progress.status.in_(IN_PROGRESS)), func.count().filter(completed))
             .select_from(Learner).outerjoin(progress, _with_progress(course))
             .where(counted(course), *_in_trust(trust)).group_by(*keys))
     return [tuple(r) for r in session.execute(stmt)]
@@ -159,8 +165,8 @@ def _module_groups(session: Session, course: Course, key, trust: str | None, whe
     learners launched: a learner counts once in each module they launched."""
     modules, progress = ModuleProgress, LearnerProgress
     stmt = (select(key, func.count(), func.count(progress.assessment_completed_at),
-                   func.sum(case((modules.completed_at.is_(None), 1), else_=0)),
-                   func.sum(case((when.within(modules.completed_at), 1), else_=0)))
+                   func.count().filter(modules.completed_at.is_(None)),
+                   func.count().filter(when.within(modules.completed_at)))
             .select_from(modules)
             .outerjoin(progress, and_(progress.learner_id == modules.learner_id,
                                       progress.course_code == modules.course_code))
@@ -255,41 +261,30 @@ def band_of(points: int) -> int:
 def assessments(session: Session, catalogue: Catalogue, *, group_by: str, course_code: str | None = None,
                 trust: str | None = None, locale: str = DEFAULT_LOCALE) -> dict:
     """Per group and objective: the learners assessed, how many got each level, the mean score and
-    the distribution of the scores in bands of ten points. One statement: the scores and levels
-    read once per assessment, then a GROUP BY per objective (group, level, whole points: at most
-    101 points per level) joined with UNION ALL; the bands are summed here. The cluster is the one
-    whose rules gave the levels (the assessment's)."""
+    the distribution of the scores in bands of ten points. One GROUP BY over the assessments'
+    objectives (objective, group, level, whole points: at most 101 points per level); the bands are
+    summed here. The cluster is the one whose rules gave the levels (the assessment's)."""
     if group_by not in ASSESSMENT_GROUPS:
         raise BadRequest(f"cannot group assessments by {group_by}", field="group_by",
                          rule=f"one of {', '.join(ASSESSMENT_GROUPS)}")
     course = course_of(catalogue, course_code, fad_only=True)
-    key = Assessment.cluster if group_by == "cluster" else Learner.trust_code
     objectives = course.data["objectives"]
-    first_module = {}
-    for module in sorted(course.modules, key=lambda m: m["number"]):
-        first_module.setdefault(module["objective"], module["code"])
-    # Each score and level read from the JSON once per assessment (a CTE), then grouped per objective.
-    columns = [key.label("key")]
-    for index, objective in enumerate(objectives):
-        columns += [Assessment.levels[first_module[objective["code"]]].as_string().label(f"level_{index}"),
-                    Assessment.scores[objective["code"]].as_float().label(f"score_{index}")]
-    assessed = select(*columns).select_from(Assessment).where(Assessment.course_code == course.code)
+    position = {objective["code"]: index for index, objective in enumerate(objectives)}
+    scored = AssessmentObjective
+    key = scored.cluster if group_by == "cluster" else Learner.trust_code
+    points = whole_points(scored.score)
+    stmt = (select(scored.objective, key, scored.level, points, func.count(), func.sum(scored.score))
+            .where(scored.course_code == course.code, scored.objective.in_(list(position)))
+            .group_by(scored.objective, key, scored.level, points))
     if group_by == "trust" or trust is not None:
-        assessed = assessed.join(Learner, Learner.id == Assessment.learner_id).where(*_in_trust(trust))
-    assessed = assessed.cte("assessed")
-    parts = []
-    for index in range(len(objectives)):
-        level, score = assessed.c[f"level_{index}"], assessed.c[f"score_{index}"]
-        points = whole_points(score)
-        parts.append(select(literal(index), assessed.c.key, level, points, func.count(), func.sum(score))
-                     .where(score.is_not(None)).group_by(assessed.c.key, level, points))
-    found = session.execute(union_all(*parts)).all() if parts else []
+        stmt = stmt.join(Learner, Learner.id == scored.learner_id).where(*_in_trust(trust))
+    found = session.execute(stmt).all() if position else []
     label = _labels(catalogue, group_by, course, locale)
     groups: dict[tuple[str, int], dict] = {}
     totals: dict[int, dict] = {}
     for objective, group, level, points, learners, total in found:
-        for cell in (groups.setdefault((str(group), int(objective)), _empty_cell()),
-                     totals.setdefault(int(objective), _empty_cell())):
+        index = position[objective]
+        for cell in (groups.setdefault((str(group), index), _empty_cell()), totals.setdefault(index, _empty_cell())):
             cell["assessed"] += learners
             cell["sum"] += float(total or 0)
             level = level if level in LEVEL_LABELS else NONE_KEY
@@ -322,40 +317,68 @@ def _per_trust(catalogue: Catalogue, counts: dict[str, list[int]]) -> list[dict]
     names = catalogue.reference.trusts
     return [{"key": key, "label": names[key].name if key in names else key, "learners": learners,
              "completed": completed, "completion_rate": rate(completed, learners)}
-            for key, (learners, completed) in sorted(counts.items())]
+            for key, (learners, completed) in sorted(counts.items()) if learners]
 
 
-def _summed(found: list[tuple], keep=lambda flag: True) -> dict[str, list[int]]:
-    """Learners and completed per trust, from rows (trust, flag, learners, assessed, in progress,
-    completed) whose flag ``keep`` accepts."""
-    counts: dict[str, list[int]] = {}
-    for trust, flag, learners, _assessed, _in_progress, completed in found:
-        if keep(flag):
-            into = counts.setdefault(trust, [0, 0])
-            into[0] += int(learners)
-            into[1] += int(completed or 0)
+def _target_counts(session: Session, catalogue: Catalogue, trust: str | None) -> dict[str, dict[tuple, list[int]]]:
+    """Learners and completed per course, per (trust, MMG/PLS or not), in two passes whatever the
+    number of courses: the learners who count without progress (each course's audience) from the
+    learners alone, then the progress rows of every course, counting only the learners who are not
+    already counted through the audience."""
+    courses = list(catalogue.courses.values())
+    mmg = case((Learner.cluster == MILESTONE_CLUSTER, 1), else_=0)
+    audiences = {course.code: _audience(course) for course in courses}
+    with_audience = [code for code, audience in audiences.items() if audience is not None]
+    counts: dict[str, dict[tuple, list[int]]] = {course.code: {} for course in courses}
+    if with_audience:
+        stmt = (select(Learner.trust_code, mmg, *[func.count().filter(audiences[code]) for code in with_audience])
+                .where(*_in_trust(trust)).group_by(Learner.trust_code, mmg))
+        for trust_code, flag, *numbers in session.execute(stmt):
+            for code, number in zip(with_audience, numbers):
+                counts[code][(trust_code, flag)] = [int(number), 0]
+    progress = LearnerProgress
+    outside = or_(progress.course_code.in_([code for code in audiences if code not in with_audience]),
+                  *[and_(progress.course_code == code, ~audiences[code]) for code in with_audience])
+    completed = and_(progress.status == "completed", progress.completed_at.is_not(None))
+    stmt = (select(progress.course_code, Learner.trust_code, mmg, func.count().filter(outside),
+                   func.count().filter(completed))
+            .select_from(progress).join(Learner, Learner.id == progress.learner_id)
+            .where(progress.course_code.in_(list(counts)), *_in_trust(trust))
+            .group_by(progress.course_code, Learner.trust_code, mmg))
+    for code, trust_code, flag, learners, done in session.execute(stmt):
+        into = counts[code].setdefault((trust_code, flag), [0, 0])
+        into[0] += int(learners)
+        into[1] += int(done)
     return counts
+
+
+def _summed(counts: dict[tuple, list[int]], keep=lambda flag: True) -> dict[str, list[int]]:
+    """Learners and completed per trust, from counts per (trust, flag) whose flag ``keep`` accepts."""
+    summed: dict[str, list[int]] = {}
+    for (trust, flag), (learners, completed) in counts.items():
+        if keep(flag):
+            into = summed.setdefault(trust, [0, 0])
+            into[0] += learners
+            into[1] += completed
+    return summed
 
 
 def targets(session: Session, catalogue: Catalogue, *, trust: str | None = None) -> dict:
     """Each project against its target, overall and per trust, and the share of MMG/PLS who
     completed the FAD course against the 85% milestone. A trust's office sees its own figures
-    against the regional targets. One GROUP BY per course; the FAD course's also gives the milestone."""
+    against the regional targets. The FAD course's counts also give the milestone."""
     fad = catalogue.fad_course
-    mmg = case((Learner.cluster == MILESTONE_CLUSTER, 1), else_=0)
-    projects, milestone_rows = [], []
+    counts = _target_counts(session, catalogue, trust)
+    projects = []
     for course in catalogue.courses.values():
-        found = _learner_groups(session, course, (Learner.trust_code, mmg if course is fad else literal(0)),
-                                trust, Period())
-        if course is fad:
-            milestone_rows = _per_trust(catalogue, _summed(found, lambda flag: flag == 1))
-        per_trust = _per_trust(catalogue, _summed(found))
+        per_trust = _per_trust(catalogue, _summed(counts[course.code]))
         learners = sum(t["learners"] for t in per_trust)
         completed = sum(t["completed"] for t in per_trust)
         projects.append({"course": course.code, "kind": course.kind, "title": course.title,
                          "target": course.target_learners, "learners": learners, "completed": completed,
                          "completion_rate": rate(completed, learners),
                          "progress": rate(completed, course.target_learners), "trusts": per_trust})
+    milestone_rows = _per_trust(catalogue, _summed(counts[fad.code], lambda flag: flag == 1))
     for row in milestone_rows:
         row["met"] = row["completion_rate"] >= MILESTONE_SHARE
     learners = sum(t["learners"] for t in milestone_rows)
@@ -421,52 +444,73 @@ def _iso_text(value: str | None) -> str | None:
     return iso_utc(datetime.fromisoformat(value)) if value else None
 
 
-def learner_progress(session: Session, learner: Learner, course: Course) -> dict:
+_PROGRESS_COLUMNS = ("learner_id", "status", "enrolled_at", "last_activity_at", "completed_at",
+                     "assessment_completed_at", "objective_scores", "sessions", "hours_attended", "attempts",
+                     "test_best_percent", "test_passed_at", "questionnaire_at")
+_MODULE_COLUMNS = ("module_number", "level", "launched_at", "completed_at", "seconds")
+
+
+def learner_progress(session: Session, course: Course, codice_fiscale: str, trust: str | None = None) -> dict:
     """One learner's progress in a course: status, initial assessment, each module with its level,
-    completion and time, the final-test attempts, the questionnaire, or the sessions attended."""
-    # Progress and initial assessment in one round trip: this answers the FAD platform and the
-    # offices for every learner page they open.
-    progress, assessment = session.execute(
-        select(LearnerProgress, Assessment).select_from(Learner)
-        .outerjoin(LearnerProgress, _with_progress(course))
+    completion and time, the final-test attempts, the questionnaire, or the sessions attended.
+    ``trust`` limits the search to one trust, as ``courses.operations.get_learner``."""
+    from courses.operations import learner_not_found, parse_codice_fiscale
+
+    code = parse_codice_fiscale(codice_fiscale)
+    # The learner, progress, assessment and launched modules in one round trip (a row per module):
+    # this answers the FAD platform and the offices for every learner page they open.
+    progress, modules = LearnerProgress, ModuleProgress
+    found = session.execute(
+        select(Learner.trust_code, Learner.cluster, Learner.category_code,
+               *[getattr(progress, name).label(f"p_{name}") for name in _PROGRESS_COLUMNS],
+               Assessment.id.label("a_id"), Assessment.completed_at.label("a_completed_at"),
+               Assessment.scores.label("a_scores"), Assessment.levels.label("a_levels"),
+               *[getattr(modules, name).label(f"m_{name}") for name in _MODULE_COLUMNS])
+        .select_from(Learner)
+        .outerjoin(progress, _with_progress(course))
         .outerjoin(Assessment, and_(Assessment.learner_id == Learner.id, Assessment.course_code == course.code))
-        .where(Learner.id == learner.id)).one()
-    body = {"codice_fiscale": learner.codice_fiscale, "trust": learner.trust_code, "cluster": learner.cluster,
-            "category": learner.category_code, "course": course.code, "kind": course.kind,
-            "status": progress.status if progress else "not_started"}
+        .outerjoin(modules, and_(modules.learner_id == Learner.id, modules.course_code == course.code))
+        .where(Learner.codice_fiscale == code)).all()
+    if not found or (trust is not None and found[0].trust_code != trust):
+        raise learner_not_found(code, trust)
+    first = found[0]
+    started = first.p_learner_id is not None
+    body = {"codice_fiscale": code, "trust": first.trust_code, "cluster": first.cluster,
+            "category": first.category_code, "course": course.code, "kind": course.kind,
+            "status": first.p_status if started else "not_started"}
     for name in ("enrolled_at", "last_activity_at", "completed_at"):
-        body[name] = iso_utc(getattr(progress, name)) if progress else None
+        body[name] = iso_utc(getattr(first, f"p_{name}"))
     if course.kind != "fad":
-        attended = (progress.sessions if progress else None) or {}
+        attended = first.p_sessions or {}
         body["sessions"] = [{"number": s["number"], "title": s["title"], "hours": s["hours"],
                              "attended_at": _iso_text(attended.get(str(s["number"])))} for s in course.sessions]
-        body["hours_attended"] = progress.hours_attended if progress else 0.0
+        body["hours_attended"] = first.p_hours_attended if started else 0.0
         body["hours"] = course.hours
         return body
-    levels = assessment.levels if assessment else {}
-    body["assessment"] = None if assessment is None and (progress is None or progress.assessment_completed_at is None) else {
-        "completed_at": iso_utc(assessment.completed_at if assessment else progress.assessment_completed_at),
-        "scores": assessment.scores if assessment else progress.objective_scores, "levels": levels}
-    taken = {m.module_number: m for m in session.scalars(select(ModuleProgress).where(
-        ModuleProgress.learner_id == learner.id, ModuleProgress.course_code == course.code))}
-    modules = []
+    assessed = first.a_id is not None
+    levels = first.a_levels if assessed else {}
+    body["assessment"] = None if not assessed and first.p_assessment_completed_at is None else {
+        "completed_at": iso_utc(first.a_completed_at if assessed else first.p_assessment_completed_at),
+        "scores": first.a_scores if assessed else first.p_objective_scores, "levels": levels}
+    taken = {row.m_module_number: row for row in found if row.m_module_number is not None}
+    rows = []
     for module in sorted(course.modules, key=lambda m: m["number"]):
         state = taken.get(module["number"])
-        modules.append({"number": module["number"], "code": module["code"], "title": module["title"],
-                        "objective": module["objective"],
-                        "level": (state.level if state and state.level else None) or levels.get(module["code"]),
-                        "launched_at": iso_utc(state.launched_at) if state else None,
-                        "completed_at": iso_utc(state.completed_at) if state else None,
-                        "seconds": state.seconds if state else 0.0})
-    body["modules"] = modules
-    body["modules_completed"] = sum(1 for m in modules if m["completed_at"])
-    body["seconds"] = round(sum(m["seconds"] for m in modules), 2)
+        rows.append({"number": module["number"], "code": module["code"], "title": module["title"],
+                     "objective": module["objective"],
+                     "level": (state.m_level if state and state.m_level else None) or levels.get(module["code"]),
+                     "launched_at": iso_utc(state.m_launched_at) if state else None,
+                     "completed_at": iso_utc(state.m_completed_at) if state else None,
+                     "seconds": state.m_seconds if state else 0.0})
+    body["modules"] = rows
+    body["modules_completed"] = sum(1 for m in rows if m["completed_at"])
+    body["seconds"] = round(sum(m["seconds"] for m in rows), 2)
     final = course.data["final_test"]
-    attempts = [{**a, "at": _iso_text(a["at"])} for a in ((progress.attempts if progress else None) or [])]
+    attempts = [{**a, "at": _iso_text(a["at"])} for a in (first.p_attempts or [])]
     body["final_test"] = {"pass_percent": final["pass_percent"], "max_attempts": final["max_attempts"],
-                          "attempts": attempts, "best_percent": progress.test_best_percent if progress else None,
-                          "passed_at": iso_utc(progress.test_passed_at) if progress else None}
-    body["questionnaire"] = {"submitted_at": iso_utc(progress.questionnaire_at) if progress else None}
+                          "attempts": attempts, "best_percent": first.p_test_best_percent,
+                          "passed_at": iso_utc(first.p_test_passed_at)}
+    body["questionnaire"] = {"submitted_at": iso_utc(first.p_questionnaire_at)}
     return body
 
 

@@ -14,7 +14,6 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from courses import report_files, reports
 from courses.api import courses_runtime
-from courses.operations import get_learner
 from courses.progress import STATUSES
 from fse_fad.errors import BadRequest, Forbidden
 from fse_fad.i18n import DEFAULT_LOCALE, LOCALES, _
@@ -372,7 +371,5 @@ def unmatched_report():
 def learner_progress(codice_fiscale: str):
     principal = require_role(*READERS)
     args = query_args(ProgressQuerySchema())
-    session = db()
-    learner = get_learner(session, codice_fiscale, visible_trust(principal))
     course = reports.course_of(courses_runtime().catalogue, args.get("course"))
-    return jsonify(reports.learner_progress(session, learner, course))
+    return jsonify(reports.learner_progress(db(), course, codice_fiscale, visible_trust(principal)))

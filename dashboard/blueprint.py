@@ -423,7 +423,7 @@ def learner_page(user, codice_fiscale: str):
         learner = get_learner(session_, codice_fiscale, visible_trust(user))
     catalogue = courses_runtime().catalogue
     course = reports.course_of(catalogue, args.get("course"))
-    progress = reports.learner_progress(session_, learner, course)
+    progress = reports.learner_progress(session_, course, learner.codice_fiscale)
     names = {"surname": learner.surname, "name": learner.name}
     session_.rollback()
     reference = catalogue.reference

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from courses.catalogue import default_catalogue
 from courses.importing import import_roster
-from courses.models import Assessment, LearnerProgress, ModuleProgress, ProgressFact
+from courses.models import Assessment, AssessmentObjective, LearnerProgress, ModuleProgress, ProgressFact
 from courses.projection import rebuild
 from courses.moodle import load_mapping
 from fse_fad.config import Config
@@ -81,6 +81,45 @@ def test_content_statements_complete_the_course_and_give_levels(http, xapi, sess
         f"activityId={FAD.iri}", "agent=" + json.dumps(moodle_actor(1)),
         "stateId=https://formas.toscana.it/xapi/fse20/state/levels"]), headers=xapi)
     assert state.status_code == 200 and state.get_json()["levels"]["m01"] == "avanzato"
+
+
+def objectives_of(session_factory) -> list[tuple]:
+    with session_scope(session_factory) as session:
+        return [tuple(r) for r in session.execute(
+            select(AssessmentObjective.learner_id, AssessmentObjective.objective, AssessmentObjective.score,
+                   AssessmentObjective.level, AssessmentObjective.cluster, AssessmentObjective.course_code)
+            .order_by(AssessmentObjective.learner_id, AssessmentObjective.objective))]
+
+
+def first_modules() -> dict[str, str]:
+    first: dict[str, str] = {}
+    for module in sorted(FAD.modules, key=lambda m: m["number"]):
+        first.setdefault(module["objective"], module["code"])
+    return first
+
+
+def test_an_assessments_objectives_are_rows_that_follow_it(http, xapi, session_factory):
+    import_learners(session_factory, 1)
+    statements = as_learner(full_course(), 1)
+    post(http, xapi, statements)
+    with session_scope(session_factory) as session:
+        assessment = session.scalar(select(Assessment))
+        learner_id, cluster, levels = assessment.learner_id, assessment.cluster, assessment.levels
+    first = first_modules()
+    assert objectives_of(session_factory) == [
+        (learner_id, "accesso", 100.0, levels[first["accesso"]], cluster, FAD.code),
+        (learner_id, "integrazione", 40.0, levels[first["integrazione"]], cluster, FAD.code),
+        (learner_id, "personalizzazione", 0.0, levels[first["personalizzazione"]], cluster, FAD.code),
+        (learner_id, "policy", 60.0, levels[first["policy"]], cluster, FAD.code)]
+    assert levels[first["accesso"]] == "avanzato"
+    # Voiding the assessment's completion takes the assessment back, and its objectives with it.
+    completion = next(s for s in statements if s["verb"]["id"] == VERB + "completed"
+                      and s["object"]["id"] == FAD.iri_of(FAD.assessment["code"]))
+    post(http, xapi, [{"actor": moodle_actor(1), "verb": {"id": VERB + "voided"},
+                       "object": {"objectType": "StatementRef", "id": completion["id"]}}])
+    with session_scope(session_factory) as session:
+        assert session.scalar(select(Assessment)) is None
+    assert objectives_of(session_factory) == []
 
 
 def test_out_of_order_repeated_and_split_delivery_gives_the_same_progress(http, xapi, session_factory):
@@ -167,7 +206,7 @@ def test_rebuild_agrees_with_incremental_progress(http, xapi, session_factory, c
                            for r in session.scalars(select(ModuleProgress).order_by(
                                ModuleProgress.learner_id, ModuleProgress.module_number))]
             levels = [(a.learner_id, a.levels) for a in session.scalars(select(Assessment).order_by(Assessment.learner_id))]
-            return progress_rows, module_rows, levels
+        return progress_rows, module_rows, levels, objectives_of(session_factory)
 
     incremental = snapshot()
     assert len(incremental[0]) == 3
@@ -186,6 +225,8 @@ def test_an_assessment_recorded_through_the_api_counts_as_progress(session_facto
                                                        "personalizzazione": 20, "policy": 40})
     assessed = progress(session_factory, 1)
     assert assessed.status == "assessed" and assessed.objective_scores["accesso"] == 80
+    assert [(objective, score) for _learner, objective, score, *_ in objectives_of(session_factory)] == [
+        ("accesso", 80.0), ("integrazione", 60.0), ("personalizzazione", 20.0), ("policy", 40.0)]
 
 
 def test_erasure_keeps_counting_through_a_rebuild_and_lists_nothing_as_unmatched(http, xapi, session_factory, config):

@@ -240,6 +240,26 @@ def test_targets_against_the_projects_and_the_milestone(http, admin, world):
     assert [(t["key"], t["met"]) for t in milestone["trusts"]] == [("AOU-CAREGGI", True), ("USL-TC", False)]
 
 
+def test_targets_count_each_course_as_its_completions_report(http, admin, centro, xapi, world):
+    """Learners outside a course's audience count through their progress, once each: a nurse (1) of
+    USL-TC attends the FSC course, a nurse (4) of Careggi completes the RES course for trainers."""
+    res = CATALOGUE.course("RES-FORMATORI")
+    post(http, xapi, [attended(1, FSC, 1), attended(4, res, 1), attended(4, res, 2)])
+    for reader in (admin, centro):
+        for project in body(http, reader, f"{REPORTS}/targets")["projects"]:
+            completions = body(http, reader, f"{REPORTS}/completions", group_by="trust", course=project["course"])
+            assert [(t["key"], t["learners"], t["completed"]) for t in project["trusts"]] == [
+                (r["key"], r["learners"], r["completed"]) for r in completions["rows"]]
+            assert (project["learners"], project["completed"]) == (completions["totals"]["learners"],
+                                                                   completions["totals"]["completed"])
+    projects = {p["course"]: p for p in body(http, admin, f"{REPORTS}/targets")["projects"]}
+    assert [(t["key"], t["learners"]) for t in projects["FSC-MMG-PLS"]["trusts"]] == [("AOU-CAREGGI", 1),
+                                                                                    ("USL-TC", 3)]
+    assert [(t["key"], t["learners"], t["completed"]) for t in projects["RES-FORMATORI"]["trusts"]] == [
+        ("AOU-CAREGGI", 1, 1)]
+    assert projects["RES-APICALI"]["trusts"] == []
+
+
 def test_targets_trust_office_sees_only_its_trust(http, centro, world):
     report = body(http, centro, f"{REPORTS}/targets")
     assert report["trust"] == "USL-TC"
