@@ -242,11 +242,10 @@ def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int,
                if key in known and _merge_definition(known[key] or {}, definitions[key][1]) != known[key]]
     missing = [key for key in sorted(definitions) if key not in known]
     if known_definitions is not None:
-        for key, definition in known.items():
-            if key in changed:
-                known_definitions.pop(key)
-            else:
-                known_definitions.put(key, definition or {})
+        for key in changed:
+            known_definitions.pop(key)
+        for key in known.keys() - set(changed):
+            known_definitions.put(key, known[key] or {})
     if changed:
         locked = dict(connection.execute(select(activities.c.iri_key, activities.c.definition)
                                          .where(activities.c.iri_key.in_(changed))

@@ -6,7 +6,7 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from fse_fad import db as fse_db
 from fse_fad.db import make_engine
@@ -79,7 +79,6 @@ def test_a_repeated_definition_costs_no_read_of_the_activity(app, http, xapi):
         if "lrs_activities" in sql and sql.lstrip().upper().startswith("SELECT"):
             reads.append(sql)
 
-    from sqlalchemy import event
     event.listen(engine, "before_cursor_execute", seen)
     try:
         _post_with_name(http, xapi, {"it": "Modulo 1"})
