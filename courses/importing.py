@@ -23,6 +23,7 @@ from courses import codice_fiscale as cf
 from courses import xlsx
 from fse_fad.bulk import insert_rows, matching
 from courses.catalogue import Catalogue, default_catalogue
+from courses.counts import move_trust
 from courses.models import Learner, LearnerIdentity, TrustMembership
 from courses.operations import close_memberships, identity_agents, sync_levels_state, utcnow
 from courses.projection import attach_identities
@@ -466,6 +467,7 @@ def import_roster(session: Session, content: bytes, *, skip_invalid: bool = Fals
 
     current_keys = _identities_of(session, [e["id"] for e in existing.values()])
     new_rows, updates, moved, identity_changed = [], [], [], []
+    left: dict[int, str] = {}  # the trust each moving learner leaves
     removed_keys: dict[int, set[str]] = {}
     for row in rows:
         old = existing.get(row.codice_fiscale)
@@ -486,6 +488,7 @@ def import_roster(session: Session, content: bytes, *, skip_invalid: bool = Fals
         updates.append({"id": old["id"], **values, "active": True, "deactivated_at": None, "updated_at": now})
         if old["trust_code"] != row.trust_code:
             moved.append((old["id"], row.trust_code))
+            left[old["id"]] = old["trust_code"]
 
     # Updates first: an identity moving between two learners of the file is released before it is taken.
     if updates:
@@ -496,6 +499,7 @@ def import_roster(session: Session, content: bytes, *, skip_invalid: bool = Fals
             session.execute(delete(LearnerIdentity).where(clause))
     if moved:
         close_memberships(session, [learner_id for learner_id, _trust in moved], now)
+        move_trust(session, {learner_id: (left[learner_id], trust) for learner_id, trust in moved})
 
     insert_rows(session, LEARNERS, [{"codice_fiscale": r.codice_fiscale, **r.learner_values(), "active": True,
                                      "created_at": now, "updated_at": now} for r in new_rows])

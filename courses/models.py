@@ -101,26 +101,22 @@ class Assessment(Base):
 
 class AssessmentObjective(Base):
     """One objective of an initial assessment: its score and the level it gave (the level of the
-    objective's first module), written with the assessment. The assessments report groups these
-    columns; reading them out of every assessment's JSON cost more than the grouping itself."""
+    objective's first module), written with the assessment; ``ObjectiveCount`` counts them for the
+    assessments report."""
 
     __tablename__ = "courses_assessment_objectives"
 
     assessment_id: Mapped[int] = mapped_column(Integer, ForeignKey("courses_assessments.id", ondelete="CASCADE"),
                                                primary_key=True)
     objective: Mapped[str] = mapped_column(String(40), primary_key=True)
-    # The assessment's learner, course and cluster, so that the report reads no other row of it.
+    # The assessment's learner, course and cluster, so that counting reads no other row of it.
     learner_id: Mapped[int] = mapped_column(Integer)
     course_code: Mapped[str] = mapped_column(String(40))
     cluster: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
     level: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
-    __table_args__ = (
-        Index("ix_courses_assessment_objectives_course_cluster", "course_code", "cluster", "objective", "level",
-              "score"),
-        Index("ix_courses_assessment_objectives_course_learner", "course_code", "learner_id"),
-    )
+    __table_args__ = (Index("ix_courses_assessment_objectives_learner", "learner_id", "course_code"),)
 
 
 class ProgressFact(Base):
@@ -202,12 +198,44 @@ class ModuleProgress(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
-    __table_args__ = (
-        Index("ix_courses_module_progress_course_module", "course_code", "module_number", "level"),
-        # What the module and level reports count, read without the rows.
-        Index("ix_courses_module_progress_course_learner", "course_code", "learner_id",
-              postgresql_include=["module_code", "level", "launched_at", "completed_at"]),
-    )
+
+
+class ModuleCount(Base):
+    """How many module rows (``ModuleProgress``) there are of a course, trust, module, level and day
+    of completion, and how many of them belong to an assessed learner: what the module and level
+    reports add up (``courses.counts``), instead of counting every module row joined to its
+    learner's progress. Changed in the transaction that changes the module rows."""
+
+    __tablename__ = "courses_module_counts"
+
+    course_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    trust_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    module_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # "" when the level is not known (a key column cannot be NULL).
+    level: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # The day in Italy the module was completed, as ``date.toordinal()``; 0 while it is not.
+    completed_day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    launched: Mapped[int] = mapped_column(Integer, default=0)
+    assessed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ObjectiveCount(Base):
+    """How many assessments of a course, trust and cluster gave an objective this score and level:
+    what the assessments report adds up (``courses.counts``), instead of every assessment's
+    objective rows joined to their learners. Changed in the transaction that changes those rows."""
+
+    __tablename__ = "courses_objective_counts"
+
+    course_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    trust_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The cluster whose rules gave the levels, as in ``AssessmentObjective``.
+    cluster: Mapped[int] = mapped_column(Integer, primary_key=True)
+    objective: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # "" when the objective's first module has no level (a key column cannot be NULL).
+    level: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # Scores come from a few questions per objective: few values, each counted exactly.
+    score: Mapped[float] = mapped_column(Float, primary_key=True)
+    assessed: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ProgressFold(Base):

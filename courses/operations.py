@@ -3,6 +3,7 @@ adaptive path. Plain functions over a session; the caller commits."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Iterable
 
@@ -10,6 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from courses import codice_fiscale as cf
+from courses import counts
 from fse_fad.bulk import matching
 from courses.catalogue import Catalogue, Course, default_catalogue
 from courses.models import Assessment, AssessmentObjective, Learner, LearnerIdentity, TrustMembership
@@ -209,13 +211,21 @@ def objective_rows(course: Course, assessment_id: int, learner_id: int, cluster:
     return rows
 
 
-def write_assessment_objectives(session: Session, course: Course, assessment: Assessment) -> None:
-    """Replace the per-objective rows of an assessment just written (flushed, so it has its id)."""
-    session.execute(delete(AssessmentObjective).where(AssessmentObjective.assessment_id == assessment.id))
-    rows = objective_rows(course, assessment.id, assessment.learner_id, assessment.cluster, assessment.scores,
-                          assessment.levels)
+def write_assessment_objectives(session: Session, course: Course, assessment: Assessment | None,
+                                learner_id: int | None = None) -> Counter:
+    """Replace the per-objective rows of an assessment just written (flushed, so it has its id);
+    with ``assessment`` None, take away those of the learner's assessment about to be deleted.
+    Returns what that changes in the reports' counts, for the caller to apply
+    (``counts.apply_objective_change``) once all its learners are written."""
+    learner_id = assessment.learner_id if assessment is not None else learner_id
+    old = [row for row in counts.objective_rows_of(session, [learner_id]) if row["course_code"] == course.code]
+    session.execute(delete(AssessmentObjective).where(AssessmentObjective.learner_id == learner_id,
+                                                      AssessmentObjective.course_code == course.code))
+    rows = [] if assessment is None else objective_rows(course, assessment.id, assessment.learner_id,
+                                                        assessment.cluster, assessment.scores, assessment.levels)
     if rows:
         session.execute(AssessmentObjective.__table__.insert(), rows)
+    return counts.objective_change(old, rows, counts.trust_of_learner(session, learner_id))
 
 
 def sync_levels_state(session: Session, learner_ids: Iterable[int], removed_keys: dict[int, set[str]],
@@ -264,7 +274,7 @@ def record_assessment(session: Session, codice_fiscale: str, *, answers: dict[st
                             levels=levels, answers=answers, completed_at=now or utcnow())
     session.add(assessment)
     session.flush()
-    write_assessment_objectives(session, course, assessment)
+    counts.apply_objective_change(session, write_assessment_objectives(session, course, assessment))
     write_levels_state(session, course, assessment, [i.agent_key for i in learner_agents(session, learner.id)])
     from courses.projection import refresh
 

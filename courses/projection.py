@@ -18,7 +18,7 @@ with what was built incrementally.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
@@ -26,10 +26,11 @@ from typing import Iterable
 from sqlalchemy import DateTime, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from courses import counts
 from courses.catalogue import Catalogue, Course, default_catalogue
 from courses.interpretation import Fact, Interpreter
-from courses.models import (Assessment, Learner, LearnerIdentity, LearnerProgress, ModuleProgress, ProgressFact,
-                            ProgressFold)
+from courses.models import (Assessment, Learner, LearnerIdentity, LearnerProgress, ModuleCount, ModuleProgress,
+                            ProgressFact, ProgressFold)
 from courses.moodle import MoodleMapping
 from courses.progress import FOLD_LAYOUT, Fold, Snapshot, status_of, summarize
 from fse_fad.bulk import insert_many, matching, upsert_many
@@ -206,13 +207,14 @@ def project(session: Session, catalogue: Catalogue, new: dict[int, list[Fact]], 
             snapshots[key] = fold.snapshot(catalogue.course(key[1]))
 
     progress_rows, module_rows = {}, {}
+    objective_change = Counter()
     for (learner_id, course_code), snapshot in sorted(snapshots.items()):
         course = catalogue.course(course_code)
         learner = learners[learner_id]
         levels = {}
         if course.kind == "fad":
             assessment = _sync_assessment(session, course, learner, snapshot,
-                                          assessments.get((learner_id, course_code)), catalogue)
+                                          assessments.get((learner_id, course_code)), catalogue, objective_change)
             if assessment is not None:
                 levels = assessment.levels
                 # An assessment recorded by the FAD platform counts like one told by statements.
@@ -240,11 +242,18 @@ def project(session: Session, catalogue: Catalogue, new: dict[int, list[Fact]], 
         return key[0] in full or (key[0], key[1]) in snapshots
 
     old_progress, old_modules = _stored_rows(session, ids)
+    trust_of = {learner_id: learner.trust_code for learner_id, learner in learners.items()}
+    # Written last: the counts are the rows most batches share, so they are locked for the shortest time.
+    count_change = (counts.tally([row for key, row in old_modules.items() if in_scope(key)], trust_of,
+                                 counts.assessed_pairs(old_progress.values())),
+                    counts.tally(module_rows.values(), trust_of, counts.assessed_pairs(progress_rows.values())))
     _write(session, LearnerProgress.__table__, old_progress, progress_rows, in_scope)
     _write(session, ModuleProgress.__table__, old_modules, module_rows, in_scope)
     _write(session, ProgressFold.__table__, {k: {"learner_id": k[0], "course_code": k[1], "layout": layout,
                                                  "state": state} for k, (layout, state) in stored.items()},
            fold_rows, in_scope)
+    counts.apply_objective_change(session, objective_change)
+    counts.apply_change(session, *count_change)
 
 
 def _stored_folds(session: Session, learner_ids: list[int]) -> dict[tuple[int, str], tuple[int, dict]]:
@@ -359,9 +368,10 @@ def _progress_row(learner_id: int, snapshot: Snapshot) -> dict:
 
 
 def _sync_assessment(session: Session, course: Course, learner: Learner, snapshot: Snapshot,
-                     existing: Assessment | None, catalogue: Catalogue) -> Assessment | None:
+                     existing: Assessment | None, catalogue: Catalogue, objective_change: Counter) -> Assessment | None:
     """The initial assessment as the statements tell it. One recorded by the FAD platform
-    through the API (no statement behind it) is never overridden."""
+    through the API (no statement behind it) is never overridden. What it changes in the reports'
+    counts is added to ``objective_change``."""
     from courses.operations import (_delete_levels_state as delete_levels_state, learner_agents,
                                     write_assessment_objectives, write_levels_state)
 
@@ -370,6 +380,7 @@ def _sync_assessment(session: Session, course: Course, learner: Learner, snapsho
     if snapshot.assessment_completed_at is None:
         if existing is not None:
             delete_levels_state(session, course, [i.agent_key for i in learner_agents(session, learner.id)])
+            objective_change.update(write_assessment_objectives(session, course, None, learner.id))
             session.delete(existing)
             session.flush()
         return None
@@ -385,7 +396,7 @@ def _sync_assessment(session: Session, course: Course, learner: Learner, snapsho
     existing.completed_at = snapshot.assessment_completed_at
     existing.statement_id = snapshot.assessment_statement_id
     session.flush()
-    write_assessment_objectives(session, course, existing)
+    objective_change.update(write_assessment_objectives(session, course, existing))
     write_levels_state(session, course, existing, [i.agent_key for i in learner_agents(session, learner.id)])
     return existing
 
@@ -394,6 +405,7 @@ def rebuild(session: Session, catalogue: Catalogue, moodle: MoodleMapping, batch
     """Recompute every fact and all progress from the stored statements; returns the facts made."""
     from lrs.models import Statement
 
+    session.execute(delete(ModuleCount))
     session.execute(delete(ModuleProgress))
     session.execute(delete(LearnerProgress))
     session.execute(delete(ProgressFold))

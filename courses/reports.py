@@ -19,7 +19,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import Session
 
 from courses.catalogue import Catalogue, Course
-from courses.models import Assessment, AssessmentObjective, Learner, LearnerProgress, ModuleProgress
+from courses.counts import NOT_COMPLETED
+from courses.models import Assessment, Learner, LearnerProgress, ModuleCount, ModuleProgress, ObjectiveCount
 from courses.progress import STATUSES
 from courses.schemas import iso_utc
 from fse_fad.errors import BadRequest, Forbidden
@@ -162,18 +163,22 @@ def _learner_groups(session: Session, course: Course, keys: tuple, trust: str | 
 
 def _module_groups(session: Session, course: Course, key, trust: str | None, when: Period) -> list[tuple]:
     """(key, learners, assessed, in progress, completed) per value of ``key`` over the modules
-    learners launched: a learner counts once in each module they launched."""
-    modules, progress = ModuleProgress, LearnerProgress
-    stmt = (select(key, func.count(), func.count(progress.assessment_completed_at),
-                   func.count().filter(modules.completed_at.is_(None)),
-                   func.count().filter(when.within(modules.completed_at)))
-            .select_from(modules)
-            .outerjoin(progress, and_(progress.learner_id == modules.learner_id,
-                                      progress.course_code == modules.course_code))
-            .where(modules.course_code == course.code, modules.launched_at.is_not(None)).group_by(key))
-    if trust is not None:
-        stmt = stmt.join(Learner, Learner.id == modules.learner_id).where(Learner.trust_code == trust)
-    return [tuple(r) for r in session.execute(stmt)]
+    learners launched: a learner counts once in each module they launched. Summed from the
+    counts the projection keeps (``courses.counts``), not from the module rows themselves."""
+    counted_rows = ModuleCount
+    launched = func.sum(counted_rows.launched)
+    day = counted_rows.completed_day
+    completed = [day != NOT_COMPLETED]
+    if when.start is not None:
+        completed.append(day >= when.start.toordinal())
+    if when.end is not None:
+        completed.append(day <= when.end.toordinal())
+    stmt = (select(key, launched, func.sum(counted_rows.assessed), launched.filter(day == NOT_COMPLETED),
+                   launched.filter(and_(*completed)))
+            .where(counted_rows.course_code == course.code,
+                   *([] if trust is None else [counted_rows.trust_code == trust]))
+            .group_by(key).having(launched > 0))
+    return [(key or None, *numbers) for key, *numbers in session.execute(stmt)]
 
 
 def _labels(catalogue: Catalogue, group_by: str, course: Course, locale: str):
@@ -212,7 +217,7 @@ def completions(session: Session, catalogue: Catalogue, *, group_by: str, course
         raise BadRequest(f"cannot group by {group_by}", field="group_by", rule=f"one of {', '.join(GROUPS)}")
     course = course_of(catalogue, course_code, fad_only=group_by in ("module", "level"))
     if group_by in ("module", "level"):
-        column = ModuleProgress.module_code if group_by == "module" else ModuleProgress.level
+        column = ModuleCount.module_code if group_by == "module" else ModuleCount.level
         found = _module_groups(session, course, column, trust, when)
     else:
         column = {"cluster": Learner.cluster, "trust": Learner.trust_code, "category": Learner.category_code,
@@ -261,23 +266,24 @@ def band_of(points: int) -> int:
 def assessments(session: Session, catalogue: Catalogue, *, group_by: str, course_code: str | None = None,
                 trust: str | None = None, locale: str = DEFAULT_LOCALE) -> dict:
     """Per group and objective: the learners assessed, how many got each level, the mean score and
-    the distribution of the scores in bands of ten points. One GROUP BY over the assessments'
-    objectives (objective, group, level, whole points: at most 101 points per level); the bands are
-    summed here. The cluster is the one whose rules gave the levels (the assessment's)."""
+    the distribution of the scores in bands of ten points. One GROUP BY over the counts kept with
+    the assessments' objectives (``courses.counts``) by objective, group, level and whole points
+    (at most 101 points per level); the bands are summed here. The cluster is the one whose rules
+    gave the levels (the assessment's); the trust is the learner's."""
     if group_by not in ASSESSMENT_GROUPS:
         raise BadRequest(f"cannot group assessments by {group_by}", field="group_by",
                          rule=f"one of {', '.join(ASSESSMENT_GROUPS)}")
     course = course_of(catalogue, course_code, fad_only=True)
     objectives = course.data["objectives"]
     position = {objective["code"]: index for index, objective in enumerate(objectives)}
-    scored = AssessmentObjective
-    key = scored.cluster if group_by == "cluster" else Learner.trust_code
+    scored = ObjectiveCount
+    key = scored.cluster if group_by == "cluster" else scored.trust_code
     points = whole_points(scored.score)
-    stmt = (select(scored.objective, key, scored.level, points, func.count(), func.sum(scored.score))
-            .where(scored.course_code == course.code, scored.objective.in_(list(position)))
-            .group_by(scored.objective, key, scored.level, points))
-    if group_by == "trust" or trust is not None:
-        stmt = stmt.join(Learner, Learner.id == scored.learner_id).where(*_in_trust(trust))
+    assessed = func.sum(scored.assessed)
+    stmt = (select(scored.objective, key, scored.level, points, assessed, func.sum(scored.assessed * scored.score))
+            .where(scored.course_code == course.code, scored.objective.in_(list(position)),
+                   *([] if trust is None else [scored.trust_code == trust]))
+            .group_by(scored.objective, key, scored.level, points).having(assessed > 0))
     found = session.execute(stmt).all() if position else []
     label = _labels(catalogue, group_by, course, locale)
     groups: dict[tuple[str, int], dict] = {}

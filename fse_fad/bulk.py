@@ -85,6 +85,39 @@ def upsert_many(session: Session, table: Table, rows: list[dict]) -> None:
     session.connection().exec_driver_sql(_upsert_sql(table, names), tuple(_arrays(table, rows, names)))
 
 
+def add_many(session: Session, table: Table, rows: list[dict]) -> None:
+    """Add each row's other columns to those of the stored row of the same primary key (a row not
+    stored yet is inserted as it is): counters that concurrent transactions change. The rows are
+    written in the order of their keys, so that two transactions lock common rows in the same
+    order rather than each wait for the other. Every row has the same keys, among them the whole
+    primary key, and no two rows the same key."""
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    rows = sorted(rows, key=lambda row: tuple(row[k] for k in keys))
+    names = tuple(rows[0])
+    if session.get_bind().dialect.name != "postgresql":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_={name: table.c[name] + statement.excluded[name] for name in names
+                                       if name not in keys})
+        session.execute(statement, rows)
+        return
+    session.connection().exec_driver_sql(_add_sql(table, names), tuple(_arrays(table, rows, names)))
+
+
+@lru_cache(maxsize=64)
+def _add_sql(table: Table, names: tuple[str, ...]) -> str:
+    keys = [c.name for c in table.primary_key.columns]
+    sums = ", ".join(f'"{name}" = "{table.name}"."{name}" + EXCLUDED."{name}"' for name in names if name not in keys)
+    # WITH ORDINALITY ... ORDER BY: the rows reach the index, and take their locks, in the given order.
+    return (f'INSERT INTO "{table.name}" ({_quoted(names)}) SELECT {_quoted(names)} FROM unnest('
+            f'{", ".join(_array_parameters(table, names))}) WITH ORDINALITY AS t({_quoted(names)}, position) '
+            f'ORDER BY position ON CONFLICT ({_quoted(keys)}) DO UPDATE SET {sums}')
+
+
 @lru_cache(maxsize=64)
 def _upsert_sql(table: Table, names: tuple[str, ...]) -> str:
     keys = [c.name for c in table.primary_key.columns]

@@ -1,7 +1,7 @@
 """The Alembic migrations build exactly the schema the models describe, on both databases."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -82,3 +82,56 @@ def test_0007_gives_the_assessments_already_recorded_their_objective_rows(fresh_
         (10, "personalizzazione", 1, FAD.code, 1, 0.0, "intermedio"),
         (10, "policy", 1, FAD.code, 1, 70.0, "intermedio"),
         (11, "policy", 2, FAD.code, 2, 12.0, "base")]
+
+
+def test_0008_counts_the_module_rows_already_stored(fresh_database_url):
+    upgrade(fresh_database_url, "0007")
+    learners = sa.table("courses_learners", *(sa.column(n) for n in (
+        "id", "trust_code", "category_code", "cluster", "ecm_eligible", "active", "created_at", "updated_at")),
+        sa.column("disciplines", sa.JSON().with_variant(postgresql.JSONB(), "postgresql")))
+    progress = sa.table("courses_learner_progress", *(sa.column(n) for n in (
+        "learner_id", "course_code", "status", "assessment_completed_at", "modules_completed", "test_attempts",
+        "hours_attended")))
+    modules = sa.table("courses_module_progress", *(sa.column(n) for n in (
+        "learner_id", "course_code", "module_number", "module_code", "level", "launched_at", "completed_at",
+        "seconds")))
+    now = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+    late = datetime(2026, 11, 2, 23, 30, tzinfo=timezone.utc)  # 3 November in Italy
+    engine = create_engine(fresh_database_url)
+    with engine.begin() as conn:
+        conn.execute(learners.insert(), [{"id": n, "trust_code": trust, "category_code": "1.i", "cluster": 1,
+                                          "disciplines": [], "ecm_eligible": False, "active": True,
+                                          "created_at": now, "updated_at": now}
+                                         for n, trust in ((1, "USL-TC"), (2, "USL-TC"), (3, "AOU-CAREGGI"))])
+        conn.execute(progress.insert(), [
+            {"learner_id": n, "course_code": FAD.code, "status": "in_progress", "assessment_completed_at": at,
+             "modules_completed": 0, "test_attempts": 0, "hours_attended": 0.0}
+            for n, at in ((1, now), (2, None), (3, now))])
+        conn.execute(modules.insert(), [
+            {"learner_id": n, "course_code": FAD.code, "module_number": 1, "module_code": "m01", "level": level,
+             "launched_at": now, "completed_at": done, "seconds": 60.0}
+            for n, level, done in ((1, "base", late), (2, "base", late), (3, None, None))])
+        conn.execute(sa.table("courses_assessments", *(sa.column(n) for n in (
+            "id", "learner_id", "course_code", "cluster", "completed_at")),
+            sa.column("scores", sa.JSON().with_variant(postgresql.JSONB(), "postgresql")),
+            sa.column("levels", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"))).insert(), [
+            {"id": n, "learner_id": n, "course_code": FAD.code, "cluster": 1, "completed_at": now,
+             "scores": {"policy": 60.0}, "levels": {}} for n in (1, 3)])
+        conn.execute(sa.table("courses_assessment_objectives", *(sa.column(n) for n in (
+            "assessment_id", "objective", "learner_id", "course_code", "cluster", "score", "level"))).insert(), [
+            {"assessment_id": n, "objective": "policy", "learner_id": n, "course_code": FAD.code, "cluster": 1,
+             "score": 60.0, "level": level} for n, level in ((1, "base"), (3, None))])
+    upgrade(fresh_database_url)
+    with engine.connect() as conn:
+        found = conn.execute(sa.text(
+            "SELECT course_code, trust_code, module_code, level, completed_day, launched, assessed "
+            "FROM courses_module_counts ORDER BY trust_code")).all()
+        objectives = conn.execute(sa.text(
+            "SELECT course_code, trust_code, cluster, objective, level, score, assessed "
+            "FROM courses_objective_counts ORDER BY trust_code")).all()
+    engine.dispose()
+    assert [tuple(r) for r in objectives] == [(FAD.code, "AOU-CAREGGI", 1, "policy", "", 60.0, 1),
+                                             (FAD.code, "USL-TC", 1, "policy", "base", 60.0, 1)]
+    assert [tuple(r) for r in found] == [
+        (FAD.code, "AOU-CAREGGI", "m01", "", 0, 1, 1),
+        (FAD.code, "USL-TC", "m01", "base", date(2026, 11, 3).toordinal(), 2, 1)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import Phase, given, settings
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 import courses.projection as projection
+from courses import counts
 from courses.catalogue import default_catalogue
 from courses.interpretation import ATTEMPT_EXTENSION, LEVEL_EXTENSION, OBJECTIVE_SCORES_EXTENSION, Interpreter
 from courses.models import Assessment, Learner, LearnerProgress, ModuleProgress, ProgressFact, ProgressFold
@@ -210,6 +212,11 @@ def _learner_id(session_factory, n: int) -> int:
 
 
 def _clear(session, learner_id: int) -> None:
+    rows, assessed = counts.module_rows_of(session, [learner_id])
+    trust = {learner_id: session.scalar(select(Learner.trust_code).where(Learner.id == learner_id))}
+    counts.apply_change(session, counts.tally(rows, trust, assessed), (Counter(), Counter()))
+    counts.apply_objective_change(session, counts.objective_change(counts.objective_rows_of(session, [learner_id]),
+                                                                   [], trust))
     for model in (ModuleProgress, LearnerProgress, ProgressFold, Assessment, ProgressFact):
         session.execute(delete(model).where(model.learner_id == learner_id))
 
@@ -232,6 +239,9 @@ def stored(session_factory, learner_ids=None) -> dict:
             if learner_ids is not None:
                 query = query.where(table.c.learner_id.in_(learner_ids))
             out[table.name] = [{k: _utc(v) for k, v in row.items()} for row in session.execute(query).mappings()]
+        # Whatever the way the rows came, the reports' counts of them agree with them.
+        assert counts.stored(session) == counts.recount(session)
+        assert counts.stored_objectives(session) == counts.recount_objectives(session)
     return out
 
 

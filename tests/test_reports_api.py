@@ -6,12 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
+from courses import counts
 from courses.catalogue import default_catalogue
+from courses.models import Learner, LearnerProgress, ModuleProgress
+from fse_fad.db import session_scope
 from tests.courses_support import csv_bytes, make_cf, row
 from tests.test_courses_api import admin, auth, config  # noqa: F401  (fixtures)
 from tests.test_progress_rules import assessment_statements, full_course
@@ -133,6 +138,63 @@ def test_completions_by_module_and_level_count_the_modules_launched(http, admin,
     assert [(r["key"], r["label"], r["learners"]) for r in by_level["rows"]] == [("base", "Base", 24)]
     centro_only = body(http, admin, f"{REPORTS}/completions", group_by="module", trust="USL-TC")
     assert centro_only["rows"][0]["learners"] == 1
+
+
+def _modules_by_rows(session_factory, group_by: str, trust: str | None, start: date | None, end: date | None) -> dict:
+    """The module or level report computed from the module rows themselves, as it was before the
+    report read the counts the projection keeps."""
+    rome = ZoneInfo("Europe/Rome")
+    found: dict[str, list[int]] = {}
+    with session_scope(session_factory) as session:
+        assessed = {lid for lid, in session.execute(select(LearnerProgress.learner_id).where(
+            LearnerProgress.course_code == FAD.code, LearnerProgress.assessment_completed_at.is_not(None)))}
+        for module, learner in session.execute(select(ModuleProgress, Learner).join(
+                Learner, Learner.id == ModuleProgress.learner_id).where(ModuleProgress.course_code == FAD.code)):
+            if module.launched_at is None or (trust and learner.trust_code != trust):
+                continue
+            key = module.module_code if group_by == "module" else (module.level or "none")
+            into = found.setdefault(key, [0, 0, 0, 0])
+            into[0] += 1
+            into[1] += learner.id in assessed
+            if module.completed_at is None:
+                into[2] += 1
+            else:
+                moment = module.completed_at.replace(tzinfo=module.completed_at.tzinfo or timezone.utc)
+                day = moment.astimezone(rome).date()
+                into[3] += (start is None or day >= start) and (end is None or day <= end)
+    return found
+
+
+def test_completions_by_module_and_level_agree_with_the_module_rows(http, admin, xapi, session_factory, world):
+    post(http, xapi, as_learner(full_course()[:30], 6))  # learner 6: part of the modules, some not completed
+    for group_by, trust, start, end in [("module", None, None, None), ("level", None, None, None),
+                                        ("module", "AOU-CAREGGI", None, None), ("level", "USL-TC", None, None),
+                                        ("module", None, date(2026, 10, 6), None),
+                                        ("module", None, None, date(2026, 10, 5)),
+                                        ("level", "AOU-CAREGGI", date(2026, 10, 6), date(2026, 10, 6))]:
+        params = {"group_by": group_by, **({"trust": trust} if trust else {}),
+                  **({"from": start.isoformat()} if start else {}), **({"to": end.isoformat()} if end else {})}
+        report = body(http, admin, f"{REPORTS}/completions", **params)
+        assert {r["key"]: [r["learners"], r["assessed"], r["in_progress"], r["completed"]] for r in report["rows"]} \
+            == _modules_by_rows(session_factory, group_by, trust, start, end), params
+
+
+def test_a_learner_moving_trust_takes_their_modules_along(http, admin, session_factory, world):
+    def launched(trust):
+        report = body(http, admin, f"{REPORTS}/completions", group_by="module", trust=trust)
+        return {r["key"]: r["learners"] for r in report["rows"]}
+
+    assert launched("USL-TC")["m01"] == 1 and launched("AOU-CAREGGI")["m01"] == 2
+    moved = [row(1, **CAREGGI)]
+    response = http.post("/api/v1/learners/import", headers=admin,
+                         data={"file": (io.BytesIO(csv_bytes(moved)), "roster.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_json()
+    assert "m01" not in launched("USL-TC") and launched("AOU-CAREGGI")["m01"] == 3
+    assessed = body(http, admin, f"{REPORTS}/assessments", group_by="trust", trust="USL-TC")
+    assert {r["assessed"] for r in assessed["rows"]} == {1}  # learner 3 only
+    with session_scope(session_factory) as session:
+        assert counts.stored(session) == counts.recount(session)
+        assert counts.stored_objectives(session) == counts.recount_objectives(session)
 
 
 def test_completions_in_a_period_count_italian_days(http, admin, world):
