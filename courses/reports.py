@@ -349,7 +349,8 @@ def _target_counts(session: Session, catalogue: Catalogue, trust: str | None) ->
     stmt = (select(progress.course_code, Learner.trust_code, mmg, func.count().filter(outside),
                    func.count().filter(completed))
             .select_from(progress).join(Learner, Learner.id == progress.learner_id)
-            .where(progress.course_code.in_(list(counts)), *_in_trust(trust))
+            # Rows neither outside the audience nor completed add nothing: not joined.
+            .where(progress.course_code.in_(list(counts)), or_(outside, completed), *_in_trust(trust))
             .group_by(progress.course_code, Learner.trust_code, mmg))
     for code, trust_code, flag, learners, done in session.execute(stmt):
         into = counts[code].setdefault((trust_code, flag), [0, 0])
