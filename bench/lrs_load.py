@@ -247,7 +247,8 @@ class RssMonitor(threading.Thread):
 
 class CpuMeter:
     """CPU time of the server tree, of PostgreSQL (this database's backends and the shared background
-    processes), of this load generator, and of everything else on the machine, over a phase."""
+    processes), of this load generator (this process and the client processes it reaped), and of
+    everything else on the machine, over a phase."""
 
     TICK = os.sysconf("SC_CLK_TCK")
 
@@ -277,7 +278,8 @@ class CpuMeter:
         return {"busy": sum(cpu) - cpu[3] - cpu[4], "all": sum(cpu),
                 "server": {pid: self._jiffies(pid) for pid in self.monitor.tree()},
                 "pg": {pid: self._jiffies(pid) for pid in self._pg_pids()},
-                "self": times.user + times.system}
+                # The generator's client processes are reaped at the end of each phase: children times.
+                "self": times.user + times.system + times.children_user + times.children_system}
 
     def between(self, start: dict, end: dict) -> dict:
         def tree_seconds(name: str) -> float:
@@ -390,11 +392,120 @@ class Client:
 
 
 def run_phase(name: str, port: int, auth: str, tasks: list, concurrency: int, time_limit: float,
-              rate: float | None = None) -> PhaseResult:
-    """Run ``tasks`` (callables ``task(client, result)``) from ``concurrency`` threads, each with
-    its own connection. Without ``rate``, no think time (a closed loop). With ``rate``, task i is
-    due at i / rate seconds (an open loop): its latency counts from when it was due, so a server
-    that falls behind is charged for the wait."""
+              rate: float | None = None, processes: bool = True) -> PhaseResult:
+    """Run ``tasks`` (callables ``task(client, result)``) from ``concurrency`` clients, each with
+    its own connection, taking the next task as it finishes one. Without ``rate``, no think time
+    (a closed loop). With ``rate``, task i is due at i / rate seconds (an open loop): its latency
+    counts from when it was due, so a server that falls behind is charged for the wait.
+
+    Each client is a process of its own (forked, so ``tasks`` need not be picklable), as the
+    clients of an LRS are separate programs: threads of one process would share its interpreter
+    lock, and a reply would wait for another client's bookkeeping before its clock stops, on a
+    machine whose CPUs the server keeps busy. ``processes=False`` runs them as threads of this
+    process."""
+    if not processes:
+        return _run_phase_threads(name, port, auth, tasks, concurrency, time_limit, rate)
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("q", 0)
+    ready = ctx.Semaphore(0)
+    go = ctx.Event()
+    clock = ctx.Array("d", 2)  # perf_counter at the start, monotonic deadline
+    results = ctx.Queue()
+
+    def take() -> int:
+        with counter.get_lock():
+            index = counter.value
+            counter.value = index + 1
+        return index
+
+    def child() -> None:
+        ready.release()
+        go.wait()
+        try:
+            local = _client_loop(name, port, auth, tasks, concurrency, take, rate, clock[0], clock[1])
+        except BaseException as exc:  # reported to the parent, which counts it
+            local = PhaseResult(name, concurrency, errors=1, error_samples=[f"{type(exc).__name__}: {exc}"])
+        results.put(local)
+
+    procs = [ctx.Process(target=child, daemon=True) for _ in range(concurrency)]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        if not ready.acquire(timeout=60):
+            raise RuntimeError(f"{name}: the client processes did not start")
+    result = PhaseResult(name, concurrency)
+    clock[0], clock[1] = time.perf_counter(), time.monotonic() + time_limit
+    go.set()
+    for _ in procs:
+        _merge(result, _next_result(results, procs, name))
+    result.seconds = time.perf_counter() - clock[0]
+    for proc in procs:
+        proc.join()  # reaped: their CPU time counts in this process's children times (CpuMeter)
+    if time.monotonic() >= clock[1] and counter.value < len(tasks):
+        result.note = f"stopped at the {time_limit:.0f}s time limit"
+    return result
+
+
+def _next_result(results, procs: list, name: str) -> PhaseResult:
+    """The next client's result; an error if every client process is gone without one."""
+    import queue
+
+    while True:
+        try:
+            return results.get(timeout=1.0)
+        except queue.Empty:
+            if not any(proc.is_alive() for proc in procs):
+                try:
+                    return results.get(timeout=5.0)
+                except queue.Empty:
+                    raise RuntimeError(f"{name}: a client process ended without its result") from None
+
+
+def _client_loop(name: str, port: int, auth: str, tasks: list, concurrency: int, take, rate: float | None,
+                 started: float, deadline: float) -> PhaseResult:
+    """One client of a phase: runs the tasks whose index ``take()`` gives until none is left."""
+    client = Client(port, auth)
+    local = PhaseResult(name, concurrency)
+    try:
+        while time.monotonic() < deadline:
+            index = take()
+            if index >= len(tasks):
+                break
+            late = 0.0
+            if rate:
+                due = started + index / rate
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                late = max(0.0, time.perf_counter() - due)
+            done = len(local.latencies)
+            try:
+                tasks[index](client, local)
+                if late and len(local.latencies) > done:
+                    local.latencies[-1] += late
+            except Exception as exc:  # counted, the phase goes on
+                local.errors += 1
+                local.error_samples.append(f"{type(exc).__name__}: {exc}")
+                client.close()
+    finally:
+        client.close()
+    return local
+
+
+def _merge(result: PhaseResult, local: PhaseResult) -> None:
+    result.requests += local.requests
+    result.errors += local.errors
+    result.statements += local.statements
+    result.latencies += local.latencies
+    result.error_samples += local.error_samples
+    result.empty += local.empty
+
+
+def _run_phase_threads(name: str, port: int, auth: str, tasks: list, concurrency: int, time_limit: float,
+                       rate: float | None = None) -> PhaseResult:
+    """``run_phase`` with the clients as threads of this process."""
     result = PhaseResult(name, concurrency)
     lock = threading.Lock()
     counter = itertools.count()
@@ -402,38 +513,9 @@ def run_phase(name: str, port: int, auth: str, tasks: list, concurrency: int, ti
     started = time.perf_counter()
 
     def worker():
-        client = Client(port, auth)
-        local = PhaseResult(name, concurrency)
-        try:
-            while time.monotonic() < deadline:
-                index = next(counter)
-                if index >= len(tasks):
-                    break
-                late = 0.0
-                if rate:
-                    due = started + index / rate
-                    wait = due - time.perf_counter()
-                    if wait > 0:
-                        time.sleep(wait)
-                    late = max(0.0, time.perf_counter() - due)
-                done = len(local.latencies)
-                try:
-                    tasks[index](client, local)
-                    if late and len(local.latencies) > done:
-                        local.latencies[-1] += late
-                except Exception as exc:  # counted, the phase goes on
-                    local.errors += 1
-                    local.error_samples.append(f"{type(exc).__name__}: {exc}")
-                    client.close()
-        finally:
-            client.close()
-            with lock:
-                result.requests += local.requests
-                result.errors += local.errors
-                result.statements += local.statements
-                result.latencies += local.latencies
-                result.error_samples += local.error_samples
-                result.empty += local.empty
+        local = _client_loop(name, port, auth, tasks, concurrency, lambda: next(counter), rate, started, deadline)
+        with lock:
+            _merge(result, local)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     for thread in threads:
@@ -573,7 +655,8 @@ def http_load(port: int, auth: str, total: int, concurrency: int, seed: int, sam
         body, count = bodies.get()
         post_task(body, count)(client, result)
 
-    result = run_phase("bulk_load_http", port, auth, [task] * n_batches, concurrency, time_limit)
+    # Threads: the tasks take their bodies from the feeder thread of this process.
+    result = run_phase("bulk_load_http", port, auth, [task] * n_batches, concurrency, time_limit, processes=False)
     return result, samples
 
 
@@ -621,6 +704,8 @@ def main() -> int:
     parser.add_argument("--single-rate", type=float, default=100.0,
                         help="single POSTs per second of the paced (open-loop) phase; 0 skips it")
     parser.add_argument("--get-clients", type=int, default=4)
+    parser.add_argument("--client-threads", action="store_true",
+                        help="run each phase's clients as threads of this process instead of processes")
     parser.add_argument("--workers", type=int, default=0, help="FSE_FAD_WORKERS for the server (0: its default)")
     parser.add_argument("--log-level", default=None,
                         help="FSE_FAD_LOG_LEVEL for the server (default: its own, info: one access line per request)")
@@ -649,6 +734,7 @@ def main() -> int:
     info: dict = {"quick": args.quick, "db": args.db, "port": args.port, "cpu_count": os.cpu_count(),
                   "load_mode": args.load, "batch_clients": args.batch_clients,
                   "single_clients": args.single_clients, "get_clients": args.get_clients,
+                  "clients_as": "threads" if args.client_threads else "processes",
                   "load_average_at_start": os.getloadavg()[0]}
     rng = random.Random(args.seed)
 
@@ -684,7 +770,8 @@ def main() -> int:
 
         def phase(name: str, tasks: list, concurrency: int, rate: float | None = None) -> PhaseResult:
             before = meter.snapshot()
-            result = run_phase(name, args.port, auth, tasks, concurrency, args.phase_time_limit, rate)
+            result = run_phase(name, args.port, auth, tasks, concurrency, args.phase_time_limit, rate,
+                               processes=not args.client_threads)
             result.cpu = meter.between(before, meter.snapshot())
             return result
 

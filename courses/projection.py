@@ -121,6 +121,11 @@ class Projector:
     def __post_init__(self):
         self.interpreter = Interpreter(self.catalogue, self.moodle)
 
+    def has_work(self, visible: list[dict], voided: set[str]) -> bool:
+        """Whether a call with these statements would read or write anything: not when none is about
+        the catalogue and none was voided."""
+        return bool(voided) or any(self.interpreter.interpret(s) is not None for s in visible)
+
     def __call__(self, session: Session, visible: list[dict], voided: set[str]) -> None:
         facts = [f for f in (self.interpreter.interpret(s) for s in visible) if f is not None]
         recompute: set[int] = set()

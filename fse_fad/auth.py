@@ -19,6 +19,7 @@ import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable, Union
 
 import jwt
 from sqlalchemy import select
@@ -164,6 +165,14 @@ def revoke_client(session: Session, key: str) -> Client:
     return client
 
 
+# A session, or a function that gives one: a client kept in memory needs none, and none is opened.
+SessionSource = Union[Session, Callable[[], Session]]
+
+
+def _session_of(source: SessionSource) -> Session:
+    return source if isinstance(source, Session) else source()
+
+
 def _active_client(session: Session, key: str) -> ClientRecord | None:
     client = session.scalar(select(Client).where(Client.key == key))
     if client is None or client.revoked_at is not None:
@@ -180,11 +189,11 @@ class ActiveClients(ExpiringMap[str, "ClientRecord"]):
     def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 1000, clock=time.monotonic):
         super().__init__(ttl_seconds, max_entries, clock)
 
-    def find(self, session: Session, key: str) -> ClientRecord | None:
+    def find(self, session: SessionSource, key: str) -> ClientRecord | None:
         client = self.get(key)
         if client is not None:
             return client
-        client = _active_client(session, key)
+        client = _active_client(_session_of(session), key)
         if client is None:
             self.pop(key)
         else:
@@ -192,11 +201,11 @@ class ActiveClients(ExpiringMap[str, "ClientRecord"]):
         return client
 
 
-def _lookup(session: Session, key: str, clients: ActiveClients | None) -> ClientRecord | None:
-    return clients.find(session, key) if clients is not None else _active_client(session, key)
+def _lookup(session: SessionSource, key: str, clients: ActiveClients | None) -> ClientRecord | None:
+    return clients.find(session, key) if clients is not None else _active_client(_session_of(session), key)
 
 
-def authenticate_basic(session: Session, key: str, secret: str, public_url: str,
+def authenticate_basic(session: SessionSource, key: str, secret: str, public_url: str,
                        clients: ActiveClients | None = None) -> Principal:
     client = _lookup(session, key, clients)
     if client is None or not verify_secret(secret, client.secret_hash):
@@ -230,7 +239,7 @@ def issue_token(principal: Principal, secret_key: str, ttl_seconds: int, scopes:
     return {"access_token": token, "token_type": "Bearer", "expires_in": ttl_seconds, "scope": claims["scope"]}
 
 
-def authenticate_bearer(session: Session, token: str, secret_key: str, public_url: str,
+def authenticate_bearer(session: SessionSource, token: str, secret_key: str, public_url: str,
                         clients: ActiveClients | None = None) -> Principal:
     try:
         claims = jwt.decode(token, secret_key, algorithms=["HS256"], issuer=TOKEN_ISSUER,
@@ -247,7 +256,7 @@ def authenticate_bearer(session: Session, token: str, secret_key: str, public_ur
                          activity_prefixes=tuple(claims.get("acts") or ()))
 
 
-def authenticate_header(session: Session, header: str | None, secret_key: str, public_url: str,
+def authenticate_header(session: SessionSource, header: str | None, secret_key: str, public_url: str,
                         clients: ActiveClients | None = None) -> Principal:
     if not header:
         raise Unauthorized("authentication required", field="Authorization", rule="Basic or Bearer credentials")

@@ -2,11 +2,12 @@
 never reach them: codici fiscali, e-mail addresses and credentials are masked."""
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 import time
+
+from fse_fad import jsontext
 
 # A codice fiscale, omocodia variants included (digits replaced by L-V letters).
 CODICE_FISCALE_RE = re.compile(r"(?i)\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPR-T][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]\b")
@@ -14,13 +15,26 @@ EMAIL_RE = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
 JWT_RE = re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+")
 AUTH_RE = re.compile(r"(?i)\b(basic|bearer)\s+[\w.+/=-]+")
 SECRET_FIELD_RE = re.compile(r'(?i)("?(?:secret|password|token|access_token)"?\s*[:=]\s*)"?[^",\s}]+"?')
-# What each pattern above needs somewhere in the text: most log lines have none of it and are
-# scanned once instead of five times.
-SUSPECT_RE = re.compile(r"@|%40|eyJ|(?i:basic|bearer|secret|password|token)|(?i:[A-Z]{6}[0-9LMNPQRSTUV]{2})")
+# Words the credential patterns need (case-insensitive): text without any of them, nor "@", "%40",
+# "eyJ" or a codice fiscale, is left as it is, and most log lines are such text.
+CREDENTIAL_WORDS_RE = re.compile(r"(?i)basic|bearer|secret|password|token")
+
+
+def needs_masking(text: str) -> bool:
+    """Whether one of the masking patterns could match ``text`` (never False when one does). Quick
+    on the usual log line: substring tests, and one regular expression for the codice fiscale."""
+    if "@" in text or "%40" in text or "eyJ" in text or CODICE_FISCALE_RE.search(text):
+        return True
+    if not text.isascii():
+        # Case-insensitive matching also folds a few non-ASCII letters (the long s, the dotless i).
+        return CREDENTIAL_WORDS_RE.search(text) is not None
+    lowered = text.lower()
+    return ("basic" in lowered or "bearer" in lowered or "secret" in lowered or "password" in lowered
+            or "token" in lowered)
 
 
 def redact(text: str) -> str:
-    if not SUSPECT_RE.search(text):
+    if not needs_masking(text):
         return text
     text = JWT_RE.sub("[token]", text)
     text = AUTH_RE.sub(r"\1 [credentials]", text)
@@ -29,21 +43,46 @@ def redact(text: str) -> str:
     return EMAIL_RE.sub("[email]", text)
 
 
+# The fields a log call may add (``extra=``), in the order they are written.
+FIELDS = ("request_id", "method", "path", "status", "duration_ms", "client")
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per record. Its text (message, fields, exception) is scanned for anything
+    to mask once, as a whole; only a line where something turns up is masked field by field."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._second: tuple[int, str] = (-1, "")
+
+    def _time(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        cached = self._second
+        if cached[0] != second:
+            cached = self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{cached[1]}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": redact(record.getMessage()),
-        }
-        for key in ("request_id", "method", "path", "status", "duration_ms", "client"):
-            value = getattr(record, key, None)
+        entry = {"time": self._time(record), "level": record.levelname.lower(), "logger": record.name,
+                 "message": record.getMessage()}
+        texts = [entry["message"]]
+        fields = record.__dict__
+        for key in FIELDS:
+            value = fields.get(key)
             if value is not None:
-                entry[key] = redact(value) if isinstance(value, str) else value
+                entry[key] = value
+                if isinstance(value, str):
+                    texts.append(value)
         if record.exc_info:
-            entry["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+            entry["exception"] = self.formatException(record.exc_info)
+            texts.append(entry["exception"])
+        # No masking pattern matches across a NUL, nor needs one: the parts joined by NULs need
+        # masking where one of them does.
+        if needs_masking("\0".join(texts)):
+            for key, value in entry.items():
+                if key not in ("time", "level", "logger") and isinstance(value, str):
+                    entry[key] = redact(value)
+        return jsontext.dumps(entry)
 
 
 def configure(level: str = "info", stream=None) -> None:

@@ -48,7 +48,6 @@ class TooManyFailures(ApiError):
 def current_principal() -> Principal:
     if "principal" not in g:
         rt = runtime()
-        session = db()
         source = request.remote_addr or "unknown"
         wait = rt.auth_failures.retry_after(source)
         if wait:
@@ -56,7 +55,8 @@ def current_principal() -> Principal:
                                   rule=f"at most {rt.auth_failures.limit} failures in {int(rt.auth_failures.window)} s",
                                   headers={"Retry-After": str(wait)})
         try:
-            g.principal = authenticate_header(session, request.headers.get("Authorization"),
+            # The request's session is opened only if the client must be read.
+            g.principal = authenticate_header(db, request.headers.get("Authorization"),
                                               rt.config.secret_key, rt.config.public_url, rt.active_clients)
         except Unauthorized:
             if request.headers.get("Authorization"):
@@ -64,7 +64,8 @@ def current_principal() -> Principal:
             raise
         # Release the read transaction, if the client was read (and on SQLite its lock), before the
         # real work begins.
-        session.rollback()
+        if "db" in g:
+            g.db.rollback()
     return g.principal
 
 

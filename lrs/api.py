@@ -241,9 +241,11 @@ def _store(principal: Principal, statements: list[dict], attachments) -> list[st
     stored_us = now_us()
     listeners = runtime().statement_listeners
     known_definitions = runtime().activity_definitions
+    # The transaction holds nothing else and commits as soon as the statements are stored.
     return run_in_transaction(runtime().session_factory,
                               lambda session: ops.store_statements(session, statements, writer, stored_us,
-                                                                   attachments, listeners, known_definitions),
+                                                                   attachments, listeners, known_definitions,
+                                                                   sole_work=True),
                               retry_on_conflict=True)
 
 

@@ -26,7 +26,10 @@ REF_PROPAGATION_DEPTH = 16
 
 # Called inside the storing transaction with the statements that became visible and the ids of
 # those that became voided, so that what other domains derive from statements commits (or rolls
-# back) together with them. The LRS does not know who listens.
+# back) together with them. The LRS does not know who listens. A listener may also tell, before
+# anything is stored, whether it has work to do with a batch: ``has_work(visible, voided)``,
+# False only when calling it would neither read nor write (see ``store_statements``); one
+# without ``has_work`` is always called.
 StoredListener = Callable[[Session, list[dict], set[str]], None]
 
 
@@ -76,11 +79,21 @@ def complete_statement(raw: dict, writer: Writer, stored_us: int) -> dict:
 def store_statements(session: Session, statements: list[dict], writer: Writer, stored_us: int,
                      attachments: dict[str, tuple[str, bytes]] | None = None,
                      listeners: Sequence[StoredListener] = (),
-                     known_definitions: ExpiringMap[str, dict] | None = None) -> list[str]:
+                     known_definitions: ExpiringMap[str, dict] | None = None,
+                     sole_work: bool = False) -> list[str]:
     """Store validated statements in the caller's transaction; return their ids in order.
 
     A statement whose id is already stored with the same content is accepted and left alone;
-    with other content the whole request is refused (409)."""
+    with other content the whole request is refused (409).
+
+    ``sole_work``: the caller's session has done nothing yet and is committed as soon as this
+    returns (the statement resources). On PostgreSQL a batch whose whole work is the insert of
+    its statements and their keys, one SQL statement, then runs it as a transaction of its own:
+    PostgreSQL commits it (durably) before answering, and the BEGIN and COMMIT round trips are
+    spared. That is a batch with no client-chosen id (nothing to look up), attachment, voiding
+    statement or StatementRef, that changes no stored activity definition (those this worker
+    does not remember are read first, outside the transaction), and in which no listener has
+    work (``has_work``): what Moodle sends, most of the time."""
     bodies = [complete_statement(raw, writer, stored_us) for raw in statements]
     ids = [b["id"] for b in bodies]
     seen: dict[str, int] = {}
@@ -130,9 +143,27 @@ def store_statements(session: Session, statements: list[dict], writer: Writer, s
             "authority_key": writer.authority_key,
             "body": body,
         })
-    pks = insert_with_children(session, Statement.__table__, rows, "statement_id", StatementKey.__table__,
-                               [{"key": key, "statement_pk": body["id"]}
-                                for _raw, body in new for key in identity.filter_keys(body)], "statement_pk")
+    keys = [{"key": key, "statement_pk": body["id"]} for _raw, body in new for key in identity.filter_keys(body)]
+    definitions = _definitions_to_store((body for _raw, body in new), known_definitions) if writer.may_define else {}
+    visible = [row["body"] for row in rows if not row["voided"]]
+    if sole_work and session.get_bind().dialect.name == "postgresql" and not session.in_transaction() \
+            and not (chosen or attachments or voided_targets) and not any(row["ref_statement_id"] for row in rows) \
+            and not any(_has_work(listener, visible) for listener in listeners):
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        if definitions:
+            # Definitions this worker does not remember: read outside any transaction, as they
+            # would have been read inside (without locks); those the statements leave unchanged
+            # are remembered and need nothing more.
+            _known, changed, missing = _read_definitions(session, definitions, known_definitions)
+            definitions = {key: definitions[key] for key in changed + missing}
+        if not definitions:
+            insert_with_children(session, Statement.__table__, rows, "statement_id", StatementKey.__table__, keys,
+                                 "statement_pk")
+            return ids
+        # A definition to write: everything in one transaction, on a connection of its own.
+        session.close()
+    pks = insert_with_children(session, Statement.__table__, rows, "statement_id", StatementKey.__table__, keys,
+                               "statement_pk")
 
     newly_voided: set[str] = set()
     if voided_targets:
@@ -142,13 +173,16 @@ def store_statements(session: Session, statements: list[dict], writer: Writer, s
                                     Statement.voided.is_(False))
             .values(voided=True).returning(Statement.statement_id)))
     _inherit_keys(session, [r for r in rows if r["ref_statement_id"]], pks, new_chosen)
-    if writer.may_define:
-        _define_activities(session, (body for _raw, body in new), stored_us, known_definitions)
-    if listeners:
-        visible = [row["body"] for row in rows if not row["voided"]]
-        for listener in listeners:
-            listener(session, visible, newly_voided)
+    if definitions:
+        _define_activities(session, definitions, stored_us, known_definitions)
+    for listener in listeners:
+        listener(session, visible, newly_voided)
     return ids
+
+
+def _has_work(listener: StoredListener, visible: list[dict]) -> bool:
+    has_work = getattr(listener, "has_work", None)
+    return has_work is None or has_work(visible, set())
 
 
 def _store_attachments(session: Session, attachments: dict[str, tuple[str, bytes]]) -> None:
@@ -209,9 +243,10 @@ def _merge_definition(old: dict, new: dict) -> dict:
     return merged
 
 
-def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int,
-                       known_definitions: ExpiringMap[str, dict] | None = None) -> None:
-    """Keep each activity's canonical definition: what statements told of it, merged.
+def _definitions_to_store(bodies: Iterable[dict],
+                          known_definitions: ExpiringMap[str, dict] | None = None) -> dict[str, tuple[str, dict]]:
+    """What statements tell of their activities' definitions, merged, by compact IRI, with the IRI:
+    those that may change a stored definition.
 
     ``known_definitions`` holds definitions this worker read a few seconds ago: an activity whose
     definition a statement repeats (nearly every one) then costs no read. A definition changed
@@ -229,10 +264,14 @@ def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int,
             remembered = known_definitions.get(key)
             if remembered is not None and _merge_definition(remembered, definitions[key][1]) == remembered:
                 del definitions[key]
-    if not definitions:
-        return
-    # Most statements repeat definitions already stored: read without locks, and lock (sorted, so
-    # that concurrent batches lock in the same order) and write only the activities that change.
+    return definitions
+
+
+def _read_definitions(session: Session, definitions: dict[str, tuple[str, dict]],
+                      known_definitions: ExpiringMap[str, dict] | None) -> tuple[dict, list[str], list[str]]:
+    """The stored definitions of these activities, read without locks, and which of the activities
+    the statements change and which are missing. The stored ones they leave unchanged are
+    remembered in ``known_definitions``; those they change are forgotten."""
     activities = Activity.__table__
     connection = session.connection()
     known = {key: definition for clause in matching(session, activities.c.iri_key, sorted(definitions))
@@ -246,6 +285,20 @@ def _define_activities(session: Session, bodies: Iterable[dict], stored_us: int,
             known_definitions.pop(key)
         for key in known.keys() - set(changed):
             known_definitions.put(key, known[key] or {})
+    return known, changed, missing
+
+
+def _define_activities(session: Session, definitions: dict[str, tuple[str, dict]], stored_us: int,
+                       known_definitions: ExpiringMap[str, dict] | None = None) -> None:
+    """Keep each activity's canonical definition: what statements told of it (``definitions``,
+    from ``_definitions_to_store``), merged into what is stored."""
+    if not definitions:
+        return
+    # Most statements repeat definitions already stored: read without locks, and lock (sorted, so
+    # that concurrent batches lock in the same order) and write only the activities that change.
+    activities = Activity.__table__
+    connection = session.connection()
+    _known, changed, missing = _read_definitions(session, definitions, known_definitions)
     if changed:
         locked = dict(connection.execute(select(activities.c.iri_key, activities.c.definition)
                                          .where(activities.c.iri_key.in_(changed))

@@ -87,6 +87,19 @@ def test_a_kept_client_still_needs_its_secret(app, http, make_client):
     assert http.get("/xapi/statements", headers={**XAPI_HEADERS, **basic_auth(key, "guess")}).status_code == 401
 
 
+def test_a_kept_client_is_authenticated_without_opening_a_session(app, http, make_client):
+    runtime = app.extensions["fse_fad"]
+    key, secret = make_client()
+    opened = []
+    factory = runtime.session_factory
+    runtime.session_factory = lambda: opened.append(1) or factory()
+    assert http.post("/api/v1/auth/token", headers=basic_auth(key, secret)).status_code == 200
+    assert len(opened) == 1  # the client read from the database, then kept
+    assert http.post("/api/v1/auth/token", headers=basic_auth(key, secret)).status_code == 200
+    assert http.post("/api/v1/auth/token", headers=basic_auth(key, "guess")).status_code == 401
+    assert len(opened) == 1
+
+
 def test_with_no_cache_a_revocation_acts_at_once(app, http, make_client, session_factory):
     app.extensions["fse_fad"].active_clients.ttl_seconds = 0
     key, secret = make_client()

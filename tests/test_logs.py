@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import sys
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fse_fad.logs import redact
+from fse_fad.logs import (AUTH_RE, CODICE_FISCALE_RE, EMAIL_RE, JWT_RE, SECRET_FIELD_RE, JsonFormatter, needs_masking,
+                          redact)
 from tests.courses_support import MOODLE_WWWROOT, csv_bytes, make_cf, moodle_mapping_file, row, upload_roster
 from tests.load import Connection
 from tests.server import ServerProcess
@@ -130,3 +135,58 @@ def test_every_kind_of_personal_data_and_secret_is_masked(text, hidden):
 @pytest.mark.parametrize("text", ["request", "/xapi/statements", "POST", "3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7"])
 def test_ordinary_text_is_left_alone(text):
     assert redact(text) == text
+
+
+def _mask_always(text: str) -> str:
+    """redact() without its quick test: every pattern applied."""
+    text = JWT_RE.sub("[token]", text)
+    text = AUTH_RE.sub(r"\1 [credentials]", text)
+    text = SECRET_FIELD_RE.sub(r'\1"[secret]"', text)
+    text = CODICE_FISCALE_RE.sub("[codice fiscale]", text)
+    return EMAIL_RE.sub("[email]", text)
+
+
+_FRAGMENTS = ["RSSMRA85T10A562S", "rssmra85tmla562s", "BASIC ", "bearer\t", "Token", "access_token", "SECRET",
+              "passWord", "eyJ", "@", "%40", "mailto:", "/xapi/statements", ":", "=", '"', " ", "\0", ".", "-",
+              "ſ", "ı", "İ", "K", "baſic ", "ſecret=", "paſſword:", "tokın", "a2V5OnNlY3JldA==", "é", "x"]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=6), max_size=12).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_the_quick_test_never_lets_through_what_a_pattern_masks(text):
+    assert redact(text) == _mask_always(text)
+
+
+@pytest.mark.parametrize("text", ["baſic a2V5OnNlY3JldA==", "ſecret=abc", "the TOKEN: abc", "RSSMRA85T10A562S",
+                                  "x%40y.it", "eyJa.b.c"])
+def test_texts_the_quick_test_sends_on_to_the_patterns(text):
+    assert needs_masking(text) and redact(text) != text
+
+
+def test_a_log_line_masks_each_field_and_keeps_the_others():
+    record = logging.LogRecord("fse_fad.access", logging.INFO, "", 0, "request", (), None)
+    record.__dict__.update(request_id="RSSMRA85T10A562S", method="GET", path=f"/api/v1/learners/{STRANGERS[1]}",
+                           status=404, duration_ms=1.25, client="9f2a9c0d4e5b6a7f")
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["request_id"] == "[codice fiscale]" and entry["path"] == "/api/v1/learners/[codice fiscale]"
+    assert entry["method"] == "GET" and entry["client"] == "9f2a9c0d4e5b6a7f" and entry["status"] == 404
+    assert entry["duration_ms"] == 1.25 and entry["message"] == "request" and entry["logger"] == "fse_fad.access"
+    assert entry["level"] == "info" and entry["time"].endswith("Z")
+
+    plain = logging.LogRecord("fse_fad.access", logging.INFO, "", 0, "request", (), None)
+    plain.__dict__.update(request_id="3f2a9c0d", method="POST", path="/xapi/statements", status=200,
+                          duration_ms=3.5, client=None)
+    entry = json.loads(JsonFormatter().format(plain))
+    assert {k: entry[k] for k in ("request_id", "method", "path", "status", "duration_ms")} == {
+        "request_id": "3f2a9c0d", "method": "POST", "path": "/xapi/statements", "status": 200, "duration_ms": 3.5}
+    assert "client" not in entry
+
+
+def test_a_log_line_masks_what_an_exception_holds():
+    try:
+        raise ValueError(f"learner {STRANGERS[0]} with {EMAIL}")
+    except ValueError:
+        record = logging.LogRecord("fse_fad", logging.ERROR, "", 0, "failed for %s", (EMAIL,), sys.exc_info())
+    entry = json.loads(JsonFormatter().format(record))
+    assert EMAIL not in json.dumps(entry) and STRANGERS[0] not in entry["exception"]
+    assert entry["message"] == "failed for [email]" and "ValueError" in entry["exception"]

@@ -5,6 +5,8 @@ import json
 import uuid
 from urllib.parse import urlencode
 
+from sqlalchemy import event
+
 from tests.conftest import XAPI_HEADERS, basic_auth
 from tests.xapi_data import MOODLE, VERB_ATTEMPTED, VERB_COMPLETED, VERB_VOIDED, moodle_actor, quiz_result, statement
 
@@ -261,3 +263,73 @@ def test_listeners_run_in_the_storing_transaction(app, http, xapi):
     # A listener that fails rolls the statements back with it: nothing half-written.
     assert post(http, xapi, [statement(verb=VERB_ATTEMPTED)]).status_code == 500
     assert [s["id"] for s in get(http, xapi).get_json()["statements"]] == [voiding_id]
+
+
+def _insert_modes(app) -> list[bool]:
+    """For each insert of statements, in order: whether it ran as a transaction of its own."""
+    engine = app.extensions["fse_fad"].engine
+    modes: list[bool] = []
+
+    def record(conn, _cursor, sql, _parameters, _context, _executemany):
+        if "lrs_statements" in sql and sql.startswith(("WITH", "INSERT")):
+            modes.append(engine.dialect.name == "postgresql" and conn.connection.driver_connection.autocommit)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return modes
+
+
+def test_a_batch_whose_whole_work_is_its_insert_commits_in_that_one_statement(app, http, xapi):
+    postgres = app.extensions["fse_fad"].engine.dialect.name == "postgresql"
+    modes = _insert_modes(app)
+    stored = []
+    for user_id in (1, 2, 3):  # new activities written; then only the insert (definitions read first, then known)
+        stored += post(http, xapi, statement(user_id=user_id)).get_json()
+    stored += post(http, xapi, [statement(user_id=4), statement(user_id=5)]).get_json()
+    assert modes == [False, postgres, postgres, postgres]
+    # What always needs its transaction: a client-chosen id, voiding, a StatementRef, a new activity,
+    # a changed definition.
+    chosen = str(uuid.uuid4())
+    assert post(http, xapi, statement(user_id=6, id=chosen)).get_json() == [chosen]
+    post(http, xapi, {"actor": moodle_actor(1), "verb": {"id": VERB_VOIDED},
+                      "object": {"objectType": "StatementRef", "id": stored[0]}})
+    post(http, xapi, {"actor": moodle_actor(1), "verb": {"id": VERB_ATTEMPTED},
+                      "object": {"objectType": "StatementRef", "id": stored[1]}})
+    post(http, xapi, statement(user_id=7, activity=f"{MOODLE}/mod/quiz/attempt.php?attempt=9"))
+    renamed = statement(user_id=8)
+    renamed["object"]["definition"]["name"]["it"] = "Modulo uno"
+    post(http, xapi, renamed)
+    assert modes[4:] == [False] * 5
+    activity = http.get("/xapi/activities?" + urlencode({"activityId": f"{MOODLE}/mod/scorm/view.php?id=41"}),
+                        headers=xapi).get_json()
+    assert activity["definition"]["name"] == {"it": "Modulo uno", "en": "Module 1"}
+    assert [s["id"] for s in get(http, xapi, agent=json.dumps(moodle_actor(3))).get_json()["statements"]] \
+        == [stored[2]]
+    for statement_id, user_id in zip(stored[1:], (2, 3, 4, 5)):
+        found = get(http, xapi, statementId=statement_id).get_json()
+        assert found["actor"] == moodle_actor(user_id) and found["authority"]["name"] == "xapi test"
+    assert get(http, xapi, statementId=stored[0]).status_code == 404
+
+
+def test_a_listener_without_work_is_not_called_and_one_with_work_shares_the_transaction(app, http, xapi):
+    postgres = app.extensions["fse_fad"].engine.dialect.name == "postgresql"
+    calls = []
+
+    class Listener:
+        def has_work(self, visible, voided):
+            return bool(voided) or any(s["verb"]["id"] == VERB_ATTEMPTED for s in visible)
+
+        def __call__(self, session, visible, voided):
+            calls.append([s["actor"]["account"]["name"] for s in visible])
+            if any(s["verb"]["id"] == VERB_ATTEMPTED for s in visible):
+                raise RuntimeError("a downstream failure")
+
+    app.extensions["fse_fad"].statement_listeners.append(Listener())
+    modes = _insert_modes(app)
+    for user_id in (1, 2, 3):
+        post(http, xapi, statement(user_id=user_id))
+    assert modes == [False, postgres, postgres]
+    assert calls == [["1"]] + ([] if postgres else [["2"], ["3"]])
+    # Work to do: called in the storing transaction, whose failure stores nothing.
+    assert post(http, xapi, statement(user_id=4, verb=VERB_ATTEMPTED)).status_code == 500
+    assert modes[3:] == [False] and calls[-1] == ["4"]
+    assert get(http, xapi, agent=json.dumps(moodle_actor(4))).get_json()["statements"] == []
