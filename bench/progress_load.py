@@ -426,15 +426,20 @@ def merged(results: dict, prefix: str) -> dict:
 
 
 def summary(results: dict) -> dict:
-    reports = {name: r for name, r in results.items()
-               if name.startswith(("regional_", "trust_")) and "learner_progress" not in name}
-    worst = max(reports.items(), key=lambda item: item[1]["p95_ms"])
+    # Grouped reports: completions, assessments, targets. The learners list (a page of one status)
+    # is no grouped report: its worst p95 is given beside them.
+    grouped = {name: r for name, r in results.items()
+               if name.startswith(("regional_", "trust_")) and "_learner" not in name}
+    lists = {name: r for name, r in results.items() if "_learners_" in name}
+    worst = max(grouped.items(), key=lambda item: item[1]["p95_ms"])
+    worst_list = max(lists.items(), key=lambda item: item[1]["p95_ms"])
     projected, outside = merged(results, "post_projected"), merged(results, "post_outside_catalogue")
     share = 1 - outside["server_ms_per_statement"] / projected["server_ms_per_statement"] \
         if projected["server_ms_per_statement"] else 0.0
     pg_share = 1 - outside["postgres_ms_per_statement"] / projected["postgres_ms_per_statement"] \
         if projected["postgres_ms_per_statement"] else 0.0
     return {"worst_report": worst[0], "worst_report_p95_ms": worst[1]["p95_ms"],
+            "worst_learners_list": worst_list[0], "worst_learners_list_p95_ms": worst_list[1]["p95_ms"],
             "learner_progress_p95_ms": max(results["regional_learner_progress"]["p95_ms"],
                                            results["trust_learner_progress"]["p95_ms"]),
             "learner_progress_1_client_p95_ms": max(results["regional_learner_progress_1_client"]["p95_ms"],
@@ -535,7 +540,9 @@ def main() -> int:
             if alone is not None:
                 targets[name]["alone_estimate"] = alone
             print(f"  {label:<36} {value!s:>9}  target {op} {bound:<5} {'met' if met else 'MISSED'}"
-                  + (f"  (worst: {s['worst_report']})" if name == "reports_p95" else "")
+                  + (f"  (worst: {s['worst_report']}; the learners list, no grouped report: "
+                     f"{s['worst_learners_list_p95_ms']} at worst, {s['worst_learners_list']})"
+                     if name == "reports_p95" else "")
                   + (f"  (one client alone: {s['learner_progress_1_client_p95_ms']})" if name == "progress_p95" else "")
                   + (f"  (alone on the CPUs: about {alone:.0f})" if alone is not None else ""))
     print(json.dumps({"benchmark": "progress_load", "info": info, "results": results, "targets": targets},
