@@ -78,16 +78,19 @@ def assessed_pairs(progress_rows: Iterable[Mapping]) -> set[tuple[int, str]]:
             if row.get("assessment_completed_at") is not None}
 
 
+_MODULE_COLUMNS = (ModuleProgress.learner_id, ModuleProgress.course_code, ModuleProgress.module_code,
+                   ModuleProgress.level, ModuleProgress.completed_at)
+_ASSESSED = select(LearnerProgress.learner_id, LearnerProgress.course_code).where(
+    LearnerProgress.assessment_completed_at.is_not(None))
+
+
 def module_rows_of(session: Session, learner_ids: list[int]) -> tuple[list[dict], set[tuple[int, str]]]:
-    columns = (ModuleProgress.learner_id, ModuleProgress.course_code, ModuleProgress.module_code,
-               ModuleProgress.level, ModuleProgress.completed_at)
+    """These learners' module rows, and which of their (learner, course) pairs are assessed."""
     rows, assessed = [], set()
     for clause in matching(session, ModuleProgress.learner_id, learner_ids):
-        rows += [row._asdict() for row in session.execute(select(*columns).where(clause))]
+        rows += [row._asdict() for row in session.execute(select(*_MODULE_COLUMNS).where(clause))]
     for clause in matching(session, LearnerProgress.learner_id, learner_ids):
-        assessed |= {tuple(pair) for pair in session.execute(
-            select(LearnerProgress.learner_id, LearnerProgress.course_code).where(
-                clause, LearnerProgress.assessment_completed_at.is_not(None)))}
+        assessed |= {tuple(pair) for pair in session.execute(_ASSESSED.where(clause))}
     return rows, assessed
 
 
@@ -97,24 +100,21 @@ def move_trust(session: Session, moved: Mapping[int, tuple[str, str]]) -> None:
     locks them too, adds nothing in between."""
     if not moved:
         return
+    left = {learner_id: old for learner_id, (old, _new) in moved.items()}
+    joined = {learner_id: new for learner_id, (_old, new) in moved.items()}
     objectives = objective_rows_of(session, sorted(moved))
-    change = tally_objectives(objectives, {learner_id: new for learner_id, (_old, new) in moved.items()})
-    change.subtract(tally_objectives(objectives, {learner_id: old for learner_id, (old, _new) in moved.items()}))
+    change = tally_objectives(objectives, joined)
+    change.subtract(tally_objectives(objectives, left))
     apply_objective_change(session, change)
     rows, assessed = module_rows_of(session, sorted(moved))
-    before = tally(rows, {learner_id: old for learner_id, (old, _new) in moved.items()}, assessed)
-    after = tally(rows, {learner_id: new for learner_id, (_old, new) in moved.items()}, assessed)
-    apply_change(session, before, after)
+    apply_change(session, tally(rows, left, assessed), tally(rows, joined, assessed))
 
 
 def recount(session: Session) -> dict[CountKey, tuple[int, int]]:
     """The counts as the module rows give them: (launched, assessed) per key."""
     trust_of = dict(session.execute(select(Learner.id, Learner.trust_code)).all())
-    assessed = {tuple(pair) for pair in session.execute(select(LearnerProgress.learner_id, LearnerProgress.course_code)
-                                                        .where(LearnerProgress.assessment_completed_at.is_not(None)))}
-    columns = (ModuleProgress.learner_id, ModuleProgress.course_code, ModuleProgress.module_code,
-               ModuleProgress.level, ModuleProgress.completed_at)
-    rows = (row._asdict() for row in session.execute(select(*columns).execution_options(yield_per=5000)))
+    assessed = {tuple(pair) for pair in session.execute(_ASSESSED)}
+    rows = (row._asdict() for row in session.execute(select(*_MODULE_COLUMNS).execution_options(yield_per=5000)))
     launched, of_assessed = tally(rows, trust_of, assessed)
     return {key: (launched[key], of_assessed[key]) for key in launched}
 
@@ -171,10 +171,6 @@ def objective_rows_of(session: Session, learner_ids: list[int]) -> list[dict]:
     for clause in matching(session, AssessmentObjective.learner_id, learner_ids):
         rows += [row._asdict() for row in session.execute(select(*_OBJECTIVE_COLUMNS).where(clause))]
     return rows
-
-
-def trust_of_learner(session: Session, learner_id: int) -> dict[int, str]:
-    return {learner_id: session.scalar(select(Learner.trust_code).where(Learner.id == learner_id))}
 
 
 def recount_objectives(session: Session) -> dict[ObjectiveKey, int]:

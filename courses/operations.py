@@ -211,21 +211,20 @@ def objective_rows(course: Course, assessment_id: int, learner_id: int, cluster:
     return rows
 
 
-def write_assessment_objectives(session: Session, course: Course, assessment: Assessment | None,
-                                learner_id: int | None = None) -> Counter:
-    """Replace the per-objective rows of an assessment just written (flushed, so it has its id);
-    with ``assessment`` None, take away those of the learner's assessment about to be deleted.
+def write_assessment_objectives(session: Session, course: Course, learner: Learner,
+                                assessment: Assessment | None) -> Counter:
+    """Replace the per-objective rows of the learner's assessment just written (flushed, so it has
+    its id); with ``assessment`` None, take away those of the assessment about to be deleted.
     Returns what that changes in the reports' counts, for the caller to apply
     (``counts.apply_objective_change``) once all its learners are written."""
-    learner_id = assessment.learner_id if assessment is not None else learner_id
-    old = [row for row in counts.objective_rows_of(session, [learner_id]) if row["course_code"] == course.code]
-    session.execute(delete(AssessmentObjective).where(AssessmentObjective.learner_id == learner_id,
+    old = [row for row in counts.objective_rows_of(session, [learner.id]) if row["course_code"] == course.code]
+    session.execute(delete(AssessmentObjective).where(AssessmentObjective.learner_id == learner.id,
                                                       AssessmentObjective.course_code == course.code))
-    rows = [] if assessment is None else objective_rows(course, assessment.id, assessment.learner_id,
-                                                        assessment.cluster, assessment.scores, assessment.levels)
+    rows = [] if assessment is None else objective_rows(course, assessment.id, learner.id, assessment.cluster,
+                                                        assessment.scores, assessment.levels)
     if rows:
         session.execute(AssessmentObjective.__table__.insert(), rows)
-    return counts.objective_change(old, rows, counts.trust_of_learner(session, learner_id))
+    return counts.objective_change(old, rows, {learner.id: learner.trust_code})
 
 
 def sync_levels_state(session: Session, learner_ids: Iterable[int], removed_keys: dict[int, set[str]],
@@ -274,7 +273,7 @@ def record_assessment(session: Session, codice_fiscale: str, *, answers: dict[st
                             levels=levels, answers=answers, completed_at=now or utcnow())
     session.add(assessment)
     session.flush()
-    counts.apply_objective_change(session, write_assessment_objectives(session, course, assessment))
+    counts.apply_objective_change(session, write_assessment_objectives(session, course, learner, assessment))
     write_levels_state(session, course, assessment, [i.agent_key for i in learner_agents(session, learner.id)])
     from courses.projection import refresh
 

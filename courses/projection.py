@@ -385,7 +385,7 @@ def _sync_assessment(session: Session, course: Course, learner: Learner, snapsho
     if snapshot.assessment_completed_at is None:
         if existing is not None:
             delete_levels_state(session, course, [i.agent_key for i in learner_agents(session, learner.id)])
-            objective_change.update(write_assessment_objectives(session, course, None, learner.id))
+            objective_change.update(write_assessment_objectives(session, course, learner, None))
             session.delete(existing)
             session.flush()
         return None
@@ -401,7 +401,7 @@ def _sync_assessment(session: Session, course: Course, learner: Learner, snapsho
     existing.completed_at = snapshot.assessment_completed_at
     existing.statement_id = snapshot.assessment_statement_id
     session.flush()
-    objective_change.update(write_assessment_objectives(session, course, existing))
+    objective_change.update(write_assessment_objectives(session, course, learner, existing))
     write_levels_state(session, course, existing, [i.agent_key for i in learner_agents(session, learner.id)])
     return existing
 
